@@ -1,0 +1,69 @@
+/* main.c — `tte`: one executable, one subcommand per task.  Each subcommand is a thin
+ * shell over the libraries and lives in its own cmd-*.c. */
+#include "tte-cli.h"
+#include "tte-config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+  const char *name;
+  TteCommandFunc func;
+  const char *summary;
+} Command;
+
+static const Command commands[] = {
+#ifdef TTE_HAVE_KEYS
+  { "keys", tte_cmd_keys, "manage keys and certificates on a PKCS#11 token (administrators)" },
+#endif
+#ifdef TTE_HAVE_SIGN
+  { "sign", tte_cmd_sign, "apply a PAdES signature to a PDF" },
+#endif
+#ifdef TTE_HAVE_VERIFY
+  { "verify", tte_cmd_verify, "verify the signatures in a PDF" },
+#endif
+  { NULL, NULL, NULL },
+};
+
+static void
+usage(FILE *out)
+{
+  fprintf(out,
+          "Usage: tte COMMAND [OPTIONS...]\n\n"
+          "TTE — electronic signatures (PAdES) for local-government letters.\n\n"
+          "Commands:\n");
+  for (gsize i = 0; commands[i].name != NULL; i++)
+    fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out, "\nRun 'tte COMMAND --help' for the options of a command.\n"
+               "'tte --version' prints the version.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+  setlocale(LC_ALL, "");
+  if (argc < 2) {
+    usage(stderr);
+    return TTE_EXIT_USAGE;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+      strcmp(argv[1], "help") == 0) {
+    usage(stdout);
+    return TTE_EXIT_OK;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    printf("tte %s\n", TTE_VERSION);
+    return TTE_EXIT_OK;
+  }
+  for (gsize i = 0; commands[i].name != NULL; i++) {
+    if (strcmp(argv[1], commands[i].name) == 0) {
+      g_autofree char *prgname = g_strdup_printf("tte %s", commands[i].name);
+      g_set_prgname(prgname);
+      return commands[i].func(argc - 1, argv + 1);
+    }
+  }
+  fprintf(stderr, "tte: unknown command '%s'\n\n", argv[1]);
+  usage(stderr);
+  return TTE_EXIT_USAGE;
+}

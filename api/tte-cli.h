@@ -1,0 +1,33 @@
+/* tte-cli.h — shared helpers for the `tte` subcommands.
+ *
+ * Exit codes (all subcommands; `tte verify` adds its own 0-3 meanings, see its --help):
+ *   0 success, 1 the operation failed (error printed), 2 usage error.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+enum {
+  TTE_EXIT_OK = 0,
+  TTE_EXIT_FAILURE = 1,
+  TTE_EXIT_USAGE = 2,
+};
+
+/* A subcommand entry point: argv[0] is the subcommand name ("keys", "sign", ...). */
+typedef int (*TteCommandFunc)(int argc, char **argv);
+
+/* Print "tte: <message> [CODE]" on stderr for @error. */
+void tte_cli_print_error(const char *prefix, const GError *error);
+
+/* Parse @argc/@argv with @ctx; on failure print the error and the hint to use --help and
+ * return FALSE. */
+gboolean tte_cli_parse(GOptionContext *ctx, int *argc, char ***argv);
+
+/* Subcommands (each in its own cmd-*.c; present when its module is built). */
+int tte_cmd_keys(int argc, char **argv);
+int tte_cmd_sign(int argc, char **argv);
+int tte_cmd_verify(int argc, char **argv);
+
+G_END_DECLS

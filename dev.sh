@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# dev.sh — the two commands the README promises, plus helpers.
+#   ./dev.sh demo   install dependencies, build, create the demo PKI + SoftHSM2 token, start
+#   ./dev.sh test   install dependencies, build with ASan+UBSan, run every test
+#   ./dev.sh deps   only install the Debian packages
+#   ./dev.sh build  only build (release-ish, into build/)
+set -euo pipefail
+cd "$(dirname "$(readlink -f "$0")")"
+
+# Every Debian 12 package the build, the demo and the tests need.
+PACKAGES=(
+  build-essential meson ninja-build pkg-config python3 clang libclang-rt-14-dev llvm
+  libssl-dev openssl libp11-dev p11-kit libp11-kit-dev softhsm2 opensc
+  libqpdf-dev qpdf libpoppler-glib-dev poppler-utils libcairo2-dev
+  libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libqrencode-dev libsqlite3-dev sqlite3
+  libglib2.0-dev
+  mupdf-tools libnss3-tools zbar-tools libpodofo-utils curl
+)
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+deps() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "dev.sh: installing ${missing[*]}" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}" >/dev/null
+  fi
+}
+
+build() {
+  [ -f build/build.ninja ] || meson setup build >/dev/null
+  ninja -C build >/dev/null
+}
+
+run_tests() {
+  local dir=build-asan
+  [ -f $dir/build.ninja ] || meson setup $dir -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dbuildtype=debug >/dev/null
+  ninja -C $dir >/dev/null
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
+  local rc=0
+  meson test -C $dir --print-errorlogs --num-processes 2 "$@" || rc=$?
+  python3 tests/summary.py $dir/meson-logs/testlog.json
+  return $rc
+}
+
+case "${1:-}" in
+  deps) deps ;;
+  build) deps; build ;;
+  test) shift; deps; run_tests "$@" ;;
+  demo)
+    deps; build
+    exec certs-example/demo-setup "${2:-demo}"
+    ;;
+  *)
+    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac
