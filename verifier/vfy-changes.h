@@ -1,0 +1,61 @@
+/* vfy-changes.h — what changed in a PDF after a signature, and whether it is allowed.
+ *
+ * The signed revision is the file's first @signed_len bytes (the end of the signature's
+ * ByteRange).  Every object that the later revisions add, change or free is compared
+ * with the signed revision and classified.  Only what the whitelist explains is
+ * allowed; everything else makes the signature TOTAL-FAILED.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  VFY_MDP_NONE = 0, /* no DocMDP: approval signatures */
+  VFY_MDP_P1 = 1,   /* no changes */
+  VFY_MDP_P2 = 2,   /* form fill-in, signing */
+  VFY_MDP_P3 = 3,   /* P2 + annotations */
+} VfyMdpLevel;
+
+typedef struct {
+  /* Stable machine id, e.g. "signature-added", "dss-added", "doc-timestamp-added",
+   * "form-filled", "annotation-added", "page-content-changed", "page-tree-changed",
+   * "catalog-changed", "object-freed", "object-repointed", "resources-changed",
+   * "annotation-on-page-changed", "signature-field-after-certification",
+   * "xref-only-revision", "trailing-data", "unexplained-change". */
+  char *classification;
+  gboolean allowed;  /* TRUE when the whitelist (and the MDP level) explains it */
+  guint obj_num;     /* 0 when not about one object */
+  guint obj_gen;
+  guint revision;    /* 1-based index of the revision that made the change */
+  char *detail_en;   /* one sentence for people */
+  char *detail_id;   /* the same in Bahasa Indonesia */
+} VfyChange;
+
+void vfy_change_free(VfyChange *c);
+
+typedef struct {
+  guint max_revisions; /* default TTE_LIMIT_PDF_MAX_REVISIONS */
+  guint max_objects;   /* objects compared per revision; default TTE_LIMIT_PDF_MAX_OBJECTS */
+  guint max_depth;     /* default TTE_LIMIT_PDF_MAX_DEPTH */
+} VfyChangeLimits;
+
+/* Compare the whole file @data/@len with its prefix of @signed_len bytes.  Returns a
+ * GPtrArray of VfyChange* (empty when nothing changed after signing), or NULL with
+ * @error (TTE_ERROR_FORMAT or TTE_ERROR_LIMIT naming the limit) when the structure
+ * cannot be analysed — which the caller must treat as a failure, never as "no changes".
+ * @limits may be NULL for the defaults. */
+GPtrArray *vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, VfyMdpLevel mdp,
+                               const VfyChangeLimits *limits,
+                               GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Render every page (up to @max_pages) of the signed revision and of the whole file with
+ * poppler and compare pixels.  *out_pages receives the 0-based indexes of pages that
+ * differ (and pages added or removed); *out_capped is TRUE when @max_pages cut the
+ * comparison short.  Returns FALSE with @error when rendering fails. */
+gboolean vfy_visual_diff(const guint8 *data, gsize len, gsize signed_len, guint max_pages,
+                         GArray **out_pages, gboolean *out_capped,
+                         GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+G_END_DECLS
