@@ -23,6 +23,10 @@ static const Command commands[] = {
 #ifdef TTE_HAVE_VERIFY
   { "verify", tte_cmd_verify, "verify the signatures in a PDF" },
 #endif
+#ifdef TTE_HAVE_SERVE
+  { "serve", tte_cmd_serve, "run the signing and verification service (REST API, web page)" },
+  { "audit", tte_cmd_audit, "read and check the audit log" },
+#endif
   { NULL, NULL, NULL },
 };
 

@@ -29,5 +29,7 @@ gboolean tte_cli_parse(GOptionContext *ctx, int *argc, char ***argv);
 int tte_cmd_keys(int argc, char **argv);
 int tte_cmd_sign(int argc, char **argv);
 int tte_cmd_verify(int argc, char **argv);
+int tte_cmd_serve(int argc, char **argv);
+int tte_cmd_audit(int argc, char **argv);
 
 G_END_DECLS
