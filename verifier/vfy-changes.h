@@ -58,4 +58,13 @@ gboolean vfy_visual_diff(const guint8 *data, gsize len, gsize signed_len, guint 
                          GArray **out_pages, gboolean *out_capped,
                          GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
+/* Render page @page_index (0-based) of the revision made of the first @revision_len bytes
+ * of @data (pass @len for the whole file) at @dpi (clamped to 18..150) as PNG bytes.  For
+ * the citizen web page: "what the signer saw" next to "what the file shows now".
+ * Returns a new GBytes, or NULL with @error (TTE_ERROR_FORMAT when poppler cannot open
+ * the revision, TTE_ERROR_INVALID_ARGUMENT for a page that does not exist,
+ * TTE_ERROR_LIMIT when the page would exceed TTE_LIMIT_IMAGE_MAX_PIXELS). */
+GBytes *vfy_render_page_png(const guint8 *data, gsize len, gsize revision_len, guint page_index,
+                            guint dpi, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
 G_END_DECLS
