@@ -59,7 +59,27 @@ case "${1:-}" in
   test) shift; deps; run_tests "$@" ;;
   demo)
     deps; build
-    exec certs-example/demo-setup "${2:-demo}"
+    dir=${2:-demo}
+    certs-example/demo-setup "$dir"
+    dir=$(cd "$dir" && pwd)
+    export SOFTHSM2_CONF=$dir/softhsm2.conf
+    echo
+    build/api/tte keys list "pkcs11:token=opd-kominfo" --pin-file "$dir/pins/opd-kominfo.pin"
+    cat <<TXT
+
+The demo PKI and SoftHSM2 tokens are ready in $dir (see $dir/README; nothing there is a real
+BSSN certificate).  Next:
+  export SOFTHSM2_CONF=$dir/softhsm2.conf
+  build/api/tte keys list 'pkcs11:token=opd-bappeda' --pin-file $dir/pins/opd-bappeda.pin
+  build/api/tte --help              # all commands; 'build/api/tte COMMAND --help' for each
+TXT
+    if [ -x build/api/tte ] && build/api/tte sign --help >/dev/null 2>&1; then
+      cat <<TXT
+  build/api/tte sign letter.pdf -o signed.pdf --key 'pkcs11:token=opd-kominfo;object=sekretaris-2026' \\
+      --pin-file $dir/pins/opd-kominfo.pin
+  build/api/tte verify signed.pdf --trust $dir/pki/root.pem
+TXT
+    fi
     ;;
   *)
     sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
