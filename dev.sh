@@ -4,6 +4,7 @@
 #   ./dev.sh test   install dependencies, build with ASan+UBSan, run every test
 #   ./dev.sh deps   only install the Debian packages
 #   ./dev.sh build  only build (release-ish, into build/)
+#   ./dev.sh bench [token|sign|verify]  install the peers (hyperfine, podofosign, ...) and run bench/
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
@@ -16,6 +17,7 @@ PACKAGES=(
   libglib2.0-dev fonts-dejavu-core
   mupdf-tools libnss3-tools zbar-tools libpodofo-utils curl
 )
+BENCH_PACKAGES=(hyperfine time)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -23,7 +25,7 @@ as_root() {
 
 deps() {
   local missing=()
-  for p in "${PACKAGES[@]}"; do
+  for p in "${PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -57,6 +59,15 @@ case "${1:-}" in
   deps) deps ;;
   build) deps; build ;;
   test) shift; deps; run_tests "$@" ;;
+  bench)
+    deps "${BENCH_PACKAGES[@]}"
+    what=${2:-all}
+    for b in token sign verify; do
+      if [ "$what" = all ] || [ "$what" = $b ]; then
+        [ -x bench/$b.sh ] && { echo "== bench/$b.sh"; bench/$b.sh; }
+      fi
+    done
+    ;;
   demo)
     deps; build
     dir=${2:-demo}

@@ -1,0 +1,49 @@
+# bench/lib.sh — shared set-up for the benchmarks (sourced).  Builds a release tree in
+# build-bench/, a throwaway PKI (RSA-2048 signer), an NSS database for pdfsig and the
+# input files.  Nothing here is a test: the scripts print figures and ratios.
+set -euo pipefail
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+B=${BENCH_BUILD:-$SRC/build-bench}
+if [ ! -f "$B/build.ninja" ]; then
+  meson setup "$B" "$SRC" -Dbuildtype=release -Db_ndebug=true >/dev/null
+fi
+ninja -C "$B" >/dev/null
+TTE=$B/api/tte
+W=${BENCH_WORK:-$(mktemp -d /tmp/tte-bench.XXXXXX)}
+mkdir -p "$W"
+command -v hyperfine >/dev/null || { echo "bench: needs hyperfine (apt-get install hyperfine)" >&2; exit 1; }
+
+pki() {
+  [ -f "$W/signer.pem" ] && return 0
+  ( cd "$W"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout root.key -out root.pem -days 30 \
+      -subj "/C=ID/O=Bench/CN=Bench Root" -addext basicConstraints=critical,CA:TRUE \
+      -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout signer.key -out signer.csr \
+      -subj "/C=ID/O=Bench/CN=Bench Signer" 2>/dev/null
+    printf 'keyUsage=critical,digitalSignature,nonRepudiation\nbasicConstraints=CA:FALSE\n' > ext.cnf
+    openssl x509 -req -in signer.csr -CA root.pem -CAkey root.key -CAcreateserial -days 30 \
+      -extfile ext.cnf -out signer.pem 2>/dev/null
+    openssl pkcs12 -export -inkey signer.key -in signer.pem -certfile root.pem -name signer \
+      -passout pass: -out signer.p12
+    mkdir -p nss
+    certutil -N -d sql:nss --empty-password
+    certutil -A -d sql:nss -n root -t "CT,C,C" -i root.pem
+    pk12util -d sql:nss -i signer.p12 -W "" >/dev/null
+  )
+}
+
+# median wall-clock seconds of a hyperfine run: median_of NAME
+median_of() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['results'][0]['median'])" "$W/$1.json"; }
+
+# time_cmd NAME COMMAND — hyperfine with warm-up; stores $W/NAME.json
+time_cmd() {
+  local name=$1; shift
+  hyperfine -N --warmup 3 --min-runs "${RUNS:-20}" --export-json "$W/$name.json" "$*" >/dev/null 2>&1 ||
+    hyperfine --warmup 3 --min-runs "${RUNS:-20}" --export-json "$W/$name.json" "$*" >/dev/null
+}
+
+peak_rss_kb() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.3f}')" "$1" "$2"; }
+ms() { python3 -c "import sys; print(f'{float(sys.argv[1])*1000:.1f}')" "$1"; }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# bench/sign.sh — whole-process `tte sign` beside podofosign and `pdfsig -add-signature`
+# on a 1-page letter and a 10 MB PDF, in the same run, as ratios; then the peak RSS of
+# `tte sign` on a 1 GB PDF.  Targets (issue 3): <= 1/4 of podofosign on 1 page,
+# <= 1/5 on 10 MB, peak RSS <= 64 MB on 1 GB.  Set BIG_MB=0 to skip the 1 GB run.
+source "$(dirname "$0")/lib.sh"
+pki
+"$B/certs-example/tte-sample-letter" "$W/letter.pdf"
+[ -f "$W/ten.pdf" ] || python3 "$SRC/bench/make-big-pdf.py" "$W/ten.pdf" 10
+for input in letter ten; do
+  in=$W/$input.pdf
+  time_cmd "tte-$input" "$TTE sign $in -o $W/out-tte.pdf --key-file $W/signer.key --cert $W/signer.pem --chain $W/root.pem"
+  time_cmd "podofo-$input" "podofosign -in $in -out $W/out-podofo.pdf -cert $W/signer.pem -pkey $W/signer.key -digest SHA256"
+  rm -f "$W/out-pdfsig.pdf"
+  time_cmd "pdfsig-$input" "pdfsig -nssdir sql:$W/nss -add-signature -nick signer -etsi $in $W/out-pdfsig.pdf"
+  t=$(median_of "tte-$input"); p=$(median_of "podofo-$input"); s=$(median_of "pdfsig-$input")
+  printf '%-8s tte sign %7s ms | podofosign %7s ms (ratio %s) | pdfsig -add-signature %7s ms (ratio %s)\n' \
+    "$input" "$(ms "$t")" "$(ms "$p")" "$(ratio "$t" "$p")" "$(ms "$s")" "$(ratio "$t" "$s")"
+done
+BIG_MB=${BIG_MB:-1024}
+if [ "$BIG_MB" -gt 0 ]; then
+  [ -f "$W/big.pdf" ] || python3 "$SRC/bench/make-big-pdf.py" "$W/big.pdf" "$BIG_MB"
+  rss=$(peak_rss_kb "$TTE" sign "$W/big.pdf" -o "$W/big-signed.pdf" --key-file "$W/signer.key" --cert "$W/signer.pem")
+  prss=$(peak_rss_kb podofosign -in "$W/big.pdf" -out "$W/big-podofo.pdf" -cert "$W/signer.pem" -pkey "$W/signer.key" -digest SHA256 || echo n/a)
+  echo "peak RSS signing a ${BIG_MB} MB PDF: tte sign $((rss / 1024)) MB (target <= 64 MB); podofosign ${prss} kB"
+  rm -f "$W/big-signed.pdf" "$W/big-podofo.pdf"
+fi
+echo "work dir: $W"
