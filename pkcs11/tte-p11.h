@@ -138,4 +138,12 @@ TteSigningKey *tte_p11_open_signing_key(TteP11Module *m, const char *uri, TteSec
                                         X509 *cert, TteX509Stack *chain,
                                         GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
+/* --- errors ------------------------------------------------------------------- */
+
+/* The TTE_ERROR code for a PKCS#11 return value (CKR_PIN_INCORRECT -> PIN_INCORRECT,
+ * CKR_TOKEN_NOT_PRESENT -> TOKEN_NOT_FOUND, ...; anything unlisted -> TOKEN). */
+int tte_p11_error_from_ckr(unsigned long rv);
+/* "CKR_PIN_INCORRECT", ... or "CKR_(other)" for values we do not name (static string). */
+const char *tte_p11_ckr_name(unsigned long rv);
+
 G_END_DECLS

@@ -1,0 +1,985 @@
+/* tte-p11.c — modules, error mapping, token/key lookup and the signing key over libp11.
+ *
+ * libp11 0.4.12 facts this file relies on (checked against SoftHSM2 in tests/pkcs11):
+ * - failed calls put the PKCS#11 return value on the OpenSSL error queue as the reason
+ *   of an error whose library is ERR_get_CKR_code();
+ * - one EVP_PKEY from PKCS11_get_private_key may be used by several threads, each with
+ *   its own EVP_PKEY_CTX: libp11 takes a session from its per-slot pool per operation;
+ * - releasing a slot list closes every session of those slots (C_CloseAllSessions),
+ *   which also logs the token out for the whole process.
+ */
+#include "tte-p11-private.h"
+
+#include "tte-config.h"
+#include "tte-error.h"
+#include "tte-limits.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <openssl/err.h>
+#include <openssl/rsa.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- errors --------------------------------------------------------------------- */
+
+typedef struct {
+  unsigned long rv;
+  const char *name;
+  int code;
+} CkrMap;
+
+static const CkrMap ckr_map[] = {
+  { CKR_OK, "CKR_OK", TTE_ERROR_FAILED },
+  { CKR_PIN_INCORRECT, "CKR_PIN_INCORRECT", TTE_ERROR_PIN_INCORRECT },
+  { CKR_PIN_LOCKED, "CKR_PIN_LOCKED", TTE_ERROR_PIN_LOCKED },
+  { CKR_PIN_INVALID, "CKR_PIN_INVALID", TTE_ERROR_PIN_INVALID },
+  { CKR_PIN_LEN_RANGE, "CKR_PIN_LEN_RANGE", TTE_ERROR_PIN_INVALID },
+  { CKR_PIN_EXPIRED, "CKR_PIN_EXPIRED", TTE_ERROR_PIN_LOCKED },
+  { CKR_USER_PIN_NOT_INITIALIZED, "CKR_USER_PIN_NOT_INITIALIZED", TTE_ERROR_PIN_INVALID },
+  { CKR_TOKEN_NOT_PRESENT, "CKR_TOKEN_NOT_PRESENT", TTE_ERROR_TOKEN_NOT_FOUND },
+  { CKR_TOKEN_NOT_RECOGNIZED, "CKR_TOKEN_NOT_RECOGNIZED", TTE_ERROR_TOKEN_NOT_FOUND },
+  { CKR_DEVICE_REMOVED, "CKR_DEVICE_REMOVED", TTE_ERROR_TOKEN_NOT_FOUND },
+  { CKR_SLOT_ID_INVALID, "CKR_SLOT_ID_INVALID", TTE_ERROR_TOKEN_NOT_FOUND },
+  { CKR_KEY_HANDLE_INVALID, "CKR_KEY_HANDLE_INVALID", TTE_ERROR_KEY_NOT_FOUND },
+  { CKR_OBJECT_HANDLE_INVALID, "CKR_OBJECT_HANDLE_INVALID", TTE_ERROR_KEY_NOT_FOUND },
+  { CKR_DEVICE_ERROR, "CKR_DEVICE_ERROR", TTE_ERROR_TOKEN },
+  { CKR_DEVICE_MEMORY, "CKR_DEVICE_MEMORY", TTE_ERROR_TOKEN },
+  { CKR_SESSION_HANDLE_INVALID, "CKR_SESSION_HANDLE_INVALID", TTE_ERROR_TOKEN },
+  { CKR_SESSION_CLOSED, "CKR_SESSION_CLOSED", TTE_ERROR_TOKEN },
+  { CKR_USER_NOT_LOGGED_IN, "CKR_USER_NOT_LOGGED_IN", TTE_ERROR_TOKEN },
+  { CKR_MECHANISM_INVALID, "CKR_MECHANISM_INVALID", TTE_ERROR_NOT_SUPPORTED },
+  { CKR_MECHANISM_PARAM_INVALID, "CKR_MECHANISM_PARAM_INVALID", TTE_ERROR_NOT_SUPPORTED },
+  { CKR_KEY_TYPE_INCONSISTENT, "CKR_KEY_TYPE_INCONSISTENT", TTE_ERROR_NOT_SUPPORTED },
+  { CKR_TEMPLATE_INCONSISTENT, "CKR_TEMPLATE_INCONSISTENT", TTE_ERROR_NOT_SUPPORTED },
+  { CKR_GENERAL_ERROR, "CKR_GENERAL_ERROR", TTE_ERROR_TOKEN },
+  { CKR_FUNCTION_FAILED, "CKR_FUNCTION_FAILED", TTE_ERROR_TOKEN },
+  { CKR_CRYPTOKI_NOT_INITIALIZED, "CKR_CRYPTOKI_NOT_INITIALIZED", TTE_ERROR_MODULE_LOAD },
+  { CKR_TOKEN_WRITE_PROTECTED, "CKR_TOKEN_WRITE_PROTECTED", TTE_ERROR_TOKEN },
+};
+
+int
+tte_p11_error_from_ckr(unsigned long rv)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS(ckr_map); i++)
+    if (ckr_map[i].rv == rv)
+      return ckr_map[i].code;
+  return TTE_ERROR_TOKEN;
+}
+
+const char *
+tte_p11_ckr_name(unsigned long rv)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS(ckr_map); i++)
+    if (ckr_map[i].rv == rv)
+      return ckr_map[i].name;
+  return "CKR_(other)";
+}
+
+unsigned long
+tte_p11_drain_errors(GString *detail)
+{
+  unsigned long e, ckr = CKR_OK;
+  int ckr_lib = ERR_get_CKR_code();
+  const char *data = NULL;
+  int flags = 0;
+
+  while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
+    if (ERR_GET_LIB(e) == ckr_lib && ckr == CKR_OK)
+      ckr = (unsigned long)ERR_GET_REASON(e);
+    if (detail != NULL) {
+      char buf[256];
+      ERR_error_string_n(e, buf, sizeof buf);
+      g_string_append(detail, detail->len ? "; " : "");
+      g_string_append(detail, buf);
+      if (data != NULL && (flags & ERR_TXT_STRING))
+        g_string_append_printf(detail, " (%s)", data);
+    }
+  }
+  return ckr;
+}
+
+/* Human words for the codes an administrator meets most; the CKR name follows. */
+static const char *
+ckr_hint(unsigned long rv)
+{
+  switch (rv) {
+  case CKR_PIN_INCORRECT:
+    return "wrong PIN";
+  case CKR_PIN_LOCKED:
+    return "the user PIN is locked (ask the security officer to unblock it)";
+  case CKR_PIN_EXPIRED:
+    return "the user PIN has expired and must be changed";
+  case CKR_PIN_LEN_RANGE:
+  case CKR_PIN_INVALID:
+    return "the PIN has an invalid length or characters";
+  case CKR_TOKEN_NOT_PRESENT:
+  case CKR_DEVICE_REMOVED:
+    return "the token is not present";
+  default:
+    return NULL;
+  }
+}
+
+static void
+set_error_va(GError **error, int code, unsigned long ckr, const char *detail, const char *fmt,
+             va_list ap)
+{
+  g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+  g_autoptr(GString) s = g_string_new(msg);
+  const char *hint = ckr_hint(ckr);
+
+  if (ckr != CKR_OK) {
+    g_string_append_printf(s, ": %s%s%s", hint ? hint : "", hint ? " " : "", "(");
+    g_string_append_printf(s, "%s)", tte_p11_ckr_name(ckr));
+  }
+  if (detail != NULL && *detail != '\0' && hint == NULL)
+    g_string_append_printf(s, ": %s", detail);
+  g_set_error_literal(error, TTE_ERROR, code, s->str);
+}
+
+void
+tte_p11_set_error(GError **error, int fallback_code, const char *fmt, ...)
+{
+  g_autoptr(GString) detail = g_string_new(NULL);
+  unsigned long ckr = tte_p11_drain_errors(detail);
+  va_list ap;
+
+  va_start(ap, fmt);
+  set_error_va(error, ckr != CKR_OK ? tte_p11_error_from_ckr(ckr) : fallback_code, ckr,
+               detail->str, fmt, ap);
+  va_end(ap);
+}
+
+void
+tte_p11_set_error_ckr(GError **error, unsigned long rv, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start(ap, fmt);
+  set_error_va(error, tte_p11_error_from_ckr(rv), rv, NULL, fmt, ap);
+  va_end(ap);
+}
+
+char *
+tte_p11_hex(const guint8 *data, gsize len)
+{
+  GString *s = g_string_sized_new(len * 2 + 1);
+  for (gsize i = 0; i < len; i++)
+    g_string_append_printf(s, "%02x", data[i]);
+  return g_string_free(s, FALSE);
+}
+
+/* --- modules -------------------------------------------------------------------- */
+
+G_LOCK_DEFINE_STATIC(modules);
+static GHashTable *modules; /* real path -> TteP11Module* (not a reference) */
+
+char *
+tte_p11_module_resolve_path(const char *cli_path)
+{
+  const char *env = g_getenv("TTE_PKCS11_MODULE");
+
+  if (cli_path != NULL && *cli_path != '\0')
+    return g_strdup(cli_path);
+  if (env != NULL && *env != '\0')
+    return g_strdup(env);
+  return g_strdup(TTE_DEFAULT_PKCS11_MODULE);
+}
+
+GStrv
+tte_p11_default_allowlist(void)
+{
+  const char *env = g_getenv("TTE_PKCS11_ALLOWED_MODULES");
+  g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+
+  if (env != NULL) {
+    g_auto(GStrv) parts = g_strsplit(env, ":", -1);
+    guint n = 0;
+    for (gsize i = 0; parts[i] != NULL && n < TTE_LIMIT_MODULE_ALLOWLIST_MAX; i++) {
+      if (*parts[i] == '\0')
+        continue;
+      g_strv_builder_add(b, parts[i]);
+      n++;
+    }
+    return g_strv_builder_end(b);
+  }
+  /* A trailing '/' means "any module directly inside this directory": these are the
+   * root-owned places where Debian packages install PKCS#11 modules. */
+  g_strv_builder_add(b, TTE_DEFAULT_PKCS11_MODULE);
+  g_strv_builder_add(b, "/usr/lib/x86_64-linux-gnu/pkcs11/");
+  g_strv_builder_add(b, "/usr/lib/softhsm/");
+  return g_strv_builder_end(b);
+}
+
+static char *
+real_path(const char *p)
+{
+  char buf[PATH_MAX];
+  return realpath(p, buf) != NULL ? g_strdup(buf) : NULL;
+}
+
+static gboolean
+allowed(const char *given, const char *real, const char *const *allowlist)
+{
+  g_autofree char *given_dir_tmp = g_path_get_dirname(given);
+  g_autofree char *given_dir = real_path(given_dir_tmp);
+  g_autofree char *real_dir = g_path_get_dirname(real);
+  guint n = 0;
+
+  for (gsize i = 0; allowlist[i] != NULL && n < TTE_LIMIT_MODULE_ALLOWLIST_MAX; i++, n++) {
+    const char *e = allowlist[i];
+    gsize len = strlen(e);
+    g_autofree char *e_real = NULL;
+
+    if (len == 0 || e[0] != '/')
+      continue; /* only absolute entries: a relative one would depend on the cwd */
+    e_real = real_path(e);
+    if (e_real == NULL)
+      continue;
+    if (e[len - 1] == '/') {
+      if (strcmp(real_dir, e_real) == 0 || (given_dir != NULL && strcmp(given_dir, e_real) == 0))
+        return TRUE;
+    } else if (strcmp(real, e_real) == 0) {
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+TteP11Module *
+tte_p11_module_load(const char *path, const char *const *allowlist, GError **error)
+{
+  g_auto(GStrv) def = NULL;
+  g_autofree char *real = NULL;
+  TteP11Module *m;
+
+  if (path == NULL || *path == '\0') {
+    g_set_error_literal(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT, "no PKCS#11 module given");
+    return NULL;
+  }
+  real = real_path(path);
+  if (real == NULL) {
+    int e = errno;
+    g_set_error(error, TTE_ERROR, TTE_ERROR_MODULE_LOAD, "PKCS#11 module %s: %s", path,
+                g_strerror(e));
+    return NULL;
+  }
+  if (allowlist == NULL) {
+    def = tte_p11_default_allowlist();
+    allowlist = (const char *const *)def;
+  }
+  if (!allowed(path, real, allowlist)) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_MODULE_NOT_ALLOWED,
+                "PKCS#11 module %s is not in the module allowlist (set by the administrator "
+                "in TTE_PKCS11_ALLOWED_MODULES or the service configuration)", path);
+    return NULL;
+  }
+
+  G_LOCK(modules);
+  if (modules == NULL)
+    modules = g_hash_table_new(g_str_hash, g_str_equal);
+  m = g_hash_table_lookup(modules, real);
+  if (m != NULL) {
+    g_atomic_int_inc(&m->ref_count);
+    G_UNLOCK(modules);
+    return m;
+  }
+  m = g_new0(TteP11Module, 1);
+  m->ref_count = 1;
+  m->path = g_steal_pointer(&real);
+  g_mutex_init(&m->lock);
+  m->ctx = PKCS11_CTX_new();
+  /* Loading under the table lock keeps two threads from initialising one module twice. */
+  if (m->ctx == NULL || PKCS11_CTX_load(m->ctx, m->path) != 0) {
+    G_UNLOCK(modules);
+    tte_p11_set_error(error, TTE_ERROR_MODULE_LOAD, "cannot load PKCS#11 module %s", path);
+    if (m->ctx != NULL)
+      PKCS11_CTX_free(m->ctx);
+    g_mutex_clear(&m->lock);
+    g_free(m->path);
+    g_free(m);
+    return NULL;
+  }
+  g_hash_table_insert(modules, m->path, m);
+  G_UNLOCK(modules);
+  return m;
+}
+
+TteP11Module *
+tte_p11_module_ref(TteP11Module *m)
+{
+  g_atomic_int_inc(&m->ref_count);
+  return m;
+}
+
+void
+tte_p11_module_unref(TteP11Module *m)
+{
+  if (m == NULL)
+    return;
+  /* Decrement under the table lock so a concurrent load cannot revive a dying module. */
+  G_LOCK(modules);
+  if (!g_atomic_int_dec_and_test(&m->ref_count)) {
+    G_UNLOCK(modules);
+    return;
+  }
+  g_hash_table_remove(modules, m->path);
+  G_UNLOCK(modules);
+  PKCS11_CTX_unload(m->ctx);
+  PKCS11_CTX_free(m->ctx);
+  if (m->dl != NULL)
+    dlclose(m->dl);
+  g_mutex_clear(&m->lock);
+  g_free(m->path);
+  g_free(m);
+}
+
+CK_FUNCTION_LIST *
+tte_p11_module_functions(TteP11Module *m, GError **error)
+{
+  CK_C_GetFunctionList get;
+  CK_FUNCTION_LIST *fl = NULL;
+  CK_RV rv;
+
+  if (m->fl != NULL)
+    return m->fl;
+  /* Same path as libp11 loaded: dlopen returns the same mapping, so the module is
+   * already initialised and must not be initialised or finalised again here. */
+  m->dl = dlopen(m->path, RTLD_NOW | RTLD_LOCAL);
+  if (m->dl == NULL) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_MODULE_LOAD, "cannot open PKCS#11 module %s: %s",
+                m->path, dlerror());
+    return NULL;
+  }
+  get = (CK_C_GetFunctionList)dlsym(m->dl, "C_GetFunctionList");
+  if (get == NULL || (rv = get(&fl)) != CKR_OK || fl == NULL) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_MODULE_LOAD,
+                "PKCS#11 module %s has no usable C_GetFunctionList", m->path);
+    dlclose(m->dl);
+    m->dl = NULL;
+    return NULL;
+  }
+  m->fl = fl;
+  return fl;
+}
+
+/* --- slots, tokens, keys ---------------------------------------------------------- */
+
+void
+tte_p11_slots_free(TteP11Slots *s)
+{
+  if (s == NULL)
+    return;
+  if (s->slots != NULL)
+    PKCS11_release_all_slots(s->ctx, s->slots, s->nslots);
+  g_free(s);
+}
+
+static gboolean
+token_matches(const PKCS11_TOKEN *t, const TteP11Uri *uri)
+{
+  return t->initialized && (uri->token == NULL || g_strcmp0(t->label, uri->token) == 0) &&
+         (uri->serial == NULL || g_strcmp0(t->serialnr, uri->serial) == 0) &&
+         (uri->manufacturer == NULL || g_strcmp0(t->manufacturer, uri->manufacturer) == 0) &&
+         (uri->model == NULL || g_strcmp0(t->model, uri->model) == 0);
+}
+
+static TteP11Slots *
+enumerate(TteP11Module *m, GError **error)
+{
+  g_autoptr(TteP11Slots) s = g_new0(TteP11Slots, 1);
+
+  s->ctx = m->ctx;
+  if (PKCS11_enumerate_slots(m->ctx, &s->slots, &s->nslots) != 0) {
+    s->slots = NULL;
+    s->nslots = 0;
+    tte_p11_set_error(error, TTE_ERROR_TOKEN, "cannot list the slots of %s", m->path);
+    return NULL;
+  }
+  if (s->nslots > TTE_LIMIT_P11_MAX_SLOTS) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_LIMIT,
+                "module %s has %u slots, more than %u (TTE_LIMIT_P11_MAX_SLOTS)", m->path,
+                s->nslots, TTE_LIMIT_P11_MAX_SLOTS);
+    return NULL;
+  }
+  return g_steal_pointer(&s);
+}
+
+TteP11Slots *
+tte_p11_slots_find_token(TteP11Module *m, const TteP11Uri *uri, GError **error)
+{
+  g_autoptr(TteP11Slots) s = enumerate(m, error);
+  guint found = 0;
+
+  if (s == NULL)
+    return NULL;
+  for (unsigned int i = 0; i < s->nslots; i++) {
+    PKCS11_TOKEN *t = s->slots[i].token;
+    if (t != NULL && token_matches(t, uri)) {
+      if (found++ == 0)
+        s->slot = &s->slots[i];
+    }
+  }
+  if (found == 0) {
+    if (uri->token != NULL)
+      g_set_error(error, TTE_ERROR, TTE_ERROR_TOKEN_NOT_FOUND,
+                  "no token labelled \"%s\"%s%s is present", uri->token,
+                  uri->serial ? " with serial " : "", uri->serial ? uri->serial : "");
+    else
+      g_set_error_literal(error, TTE_ERROR, TTE_ERROR_TOKEN_NOT_FOUND,
+                          "no initialized token matches the URI");
+    return NULL;
+  }
+  if (found > 1) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT,
+                "%u tokens match the URI; name one with token= (and serial=)", found);
+    return NULL;
+  }
+  return g_steal_pointer(&s);
+}
+
+gboolean
+tte_p11_login(PKCS11_SLOT *slot, TteSecret *pin, GError **error)
+{
+  PKCS11_TOKEN *t = slot->token;
+
+  if (!t->loginRequired)
+    return TRUE;
+  if (t->userPinLocked) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_PIN_LOCKED,
+                "the user PIN of token \"%s\" is locked (ask the security officer to unblock it)",
+                t->label);
+    return FALSE;
+  }
+  if (pin == NULL) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_PIN_INVALID,
+                "token \"%s\" needs a PIN (give --pin-file or set TTE_PIN)", t->label);
+    return FALSE;
+  }
+  if (PKCS11_login(slot, 0, tte_secret_get(pin)) != 0) {
+    tte_p11_set_error(error, TTE_ERROR_TOKEN, "cannot log in to token \"%s\"", t->label);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+id_equal(const unsigned char *id, size_t id_len, GBytes *want)
+{
+  gsize n = 0;
+  const guint8 *d = g_bytes_get_data(want, &n);
+  return id_len == n && (n == 0 || memcmp(id, d, n) == 0);
+}
+
+PKCS11_KEY *
+tte_p11_find_private_key(TteP11Slots *s, const TteP11Uri *uri, GError **error)
+{
+  PKCS11_KEY *keys = NULL, *hit = NULL;
+  unsigned int n = 0;
+  guint found = 0;
+
+  if (PKCS11_enumerate_keys(s->slot->token, &keys, &n) != 0) {
+    tte_p11_set_error(error, TTE_ERROR_TOKEN, "cannot list the keys on token \"%s\"",
+                      s->slot->token->label);
+    return NULL;
+  }
+  if (n > TTE_LIMIT_P11_MAX_OBJECTS) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_LIMIT,
+                "token holds more than %u keys (TTE_LIMIT_P11_MAX_OBJECTS)",
+                TTE_LIMIT_P11_MAX_OBJECTS);
+    return NULL;
+  }
+  for (unsigned int i = 0; i < n; i++) {
+    if (uri->object != NULL && g_strcmp0(keys[i].label, uri->object) != 0)
+      continue;
+    if (uri->id != NULL && !id_equal(keys[i].id, keys[i].id_len, uri->id))
+      continue;
+    if (found++ == 0)
+      hit = &keys[i];
+  }
+  if (found == 0) {
+    g_autofree char *hex = NULL;
+    if (uri->id != NULL) {
+      gsize len = 0;
+      const guint8 *d = g_bytes_get_data(uri->id, &len);
+      hex = tte_p11_hex(d, len);
+    }
+    g_set_error(error, TTE_ERROR, TTE_ERROR_KEY_NOT_FOUND,
+                "no private key%s%s%s%s%s on token \"%s\"", uri->object ? " labelled \"" : "",
+                uri->object ? uri->object : "", uri->object ? "\"" : "", hex ? " with id " : "",
+                hex ? hex : "", s->slot->token->label);
+    return NULL;
+  }
+  if (found > 1) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT,
+                "%u private keys on token \"%s\" match the URI; add object= or id=", found,
+                s->slot->token->label);
+    return NULL;
+  }
+  return hit;
+}
+
+char *
+tte_p11_object_uri(PKCS11_TOKEN *tok, const char *type, const char *label, const guint8 *id,
+                   gsize id_len)
+{
+  TteP11Uri u = { 0 };
+  char *out;
+
+  u.token = tok->label;
+  u.serial = tok->serialnr != NULL && *tok->serialnr != '\0' ? tok->serialnr : NULL;
+  u.object = label != NULL && *label != '\0' ? (char *)label : NULL;
+  u.id = id_len > 0 ? g_bytes_new(id, id_len) : NULL;
+  u.type = (char *)type;
+  out = tte_p11_uri_format(&u);
+  if (u.id != NULL)
+    g_bytes_unref(u.id);
+  return out;
+}
+
+/* The public half of @key: from the public key object with the same ID when there is
+ * one (libp11 cannot always rebuild an EC point from a private key object), else from
+ * the private key object. */
+static EVP_PKEY *
+key_public(PKCS11_TOKEN *tok, PKCS11_KEY *key)
+{
+  PKCS11_KEY *pubs = NULL;
+  unsigned int n = 0;
+
+  if (key->id_len > 0 && PKCS11_enumerate_public_keys(tok, &pubs, &n) == 0) {
+    for (unsigned int i = 0; i < n && i < TTE_LIMIT_P11_MAX_OBJECTS; i++) {
+      if (pubs[i].id_len == key->id_len && memcmp(pubs[i].id, key->id, key->id_len) == 0) {
+        EVP_PKEY *p = PKCS11_get_public_key(&pubs[i]);
+        if (p != NULL)
+          return p;
+      }
+    }
+  }
+  tte_openssl_clear_errors();
+  return PKCS11_get_private_key(key);
+}
+
+gboolean
+tte_p11_key_matches_cert(PKCS11_TOKEN *tok, PKCS11_KEY *key, X509 *cert)
+{
+  g_autoptr(EVP_PKEY) pub = key_public(tok, key);
+  gboolean eq = tte_pkey_equal(pub, X509_get0_pubkey(cert));
+  tte_openssl_clear_errors();
+  return eq;
+}
+
+/* The token's certificate for @key: same ID, else same label; when several share the
+ * ID, the one whose public key is the key's.  New reference or NULL. */
+X509 *
+tte_p11_find_cert_for_key(PKCS11_TOKEN *tok, PKCS11_KEY *key)
+{
+  PKCS11_CERT *certs = NULL;
+  unsigned int n = 0;
+  X509 *by_label = NULL, *by_id = NULL;
+
+  if (PKCS11_enumerate_certs(tok, &certs, &n) != 0) {
+    tte_openssl_clear_errors();
+    return NULL;
+  }
+  for (unsigned int i = 0; i < n && i < TTE_LIMIT_P11_MAX_OBJECTS; i++) {
+    PKCS11_CERT *c = &certs[i];
+    if (c->x509 == NULL)
+      continue;
+    if (key->id_len > 0 && c->id_len == key->id_len && memcmp(c->id, key->id, key->id_len) == 0) {
+      if (by_id == NULL || tte_p11_key_matches_cert(tok, key, c->x509))
+        by_id = c->x509;
+    } else if (by_label == NULL && key->label != NULL && g_strcmp0(c->label, key->label) == 0) {
+      by_label = c->x509;
+    }
+  }
+  if (by_id == NULL)
+    by_id = by_label;
+  if (by_id != NULL)
+    X509_up_ref(by_id);
+  return by_id;
+}
+
+TteX509Stack *
+tte_p11_token_chain(PKCS11_TOKEN *tok, X509 *cert)
+{
+  TteX509Stack *chain = sk_X509_new_null();
+  PKCS11_CERT *certs = NULL;
+  unsigned int n = 0;
+  X509 *cur = cert;
+
+  if (PKCS11_enumerate_certs(tok, &certs, &n) != 0) {
+    tte_openssl_clear_errors();
+    return chain;
+  }
+  n = MIN(n, TTE_LIMIT_P11_MAX_OBJECTS);
+  for (guint depth = 0; depth < TTE_LIMIT_CHAIN_MAX_DEPTH; depth++) {
+    X509 *issuer = NULL;
+    /* A self-signed certificate ends the walk (and is not its own issuer). */
+    if (X509_name_cmp(X509_get_subject_name(cur), X509_get_issuer_name(cur)) == 0)
+      break;
+    for (unsigned int i = 0; i < n && issuer == NULL; i++) {
+      X509 *c = certs[i].x509;
+      if (c != NULL && c != cur && X509_cmp(c, cert) != 0 &&
+          X509_check_issued(c, cur) == X509_V_OK)
+        issuer = c;
+    }
+    if (issuer == NULL)
+      break;
+    X509_up_ref(issuer);
+    sk_X509_push(chain, issuer);
+    cur = issuer;
+  }
+  return chain;
+}
+
+/* --- signing key ------------------------------------------------------------------ */
+
+/* Everything libp11 hands out for one opening of the key.  Released as a whole, and
+ * only when no thread signs with it: releasing the slot list closes the sessions. */
+typedef struct {
+  TteP11Slots *slots;
+  PKCS11_KEY *key;  /* borrowed from libp11's cache in @slots */
+  EVP_PKEY *pkey;
+} Opening;
+
+static void
+opening_free(Opening *o)
+{
+  if (o == NULL)
+    return;
+  EVP_PKEY_free(o->pkey);
+  tte_p11_slots_free(o->slots);
+  g_free(o);
+}
+
+typedef struct {
+  TteSigningKey base;
+  TteP11Module *module;
+  TteP11Uri *select;  /* token label + serial and key label + ID as found at open */
+  TteSecret *pin;     /* held for re-login after the token came back; may be NULL */
+
+  /* A small gate instead of a rwlock: signers enter/leave; a recovery waits for the
+   * signers of the broken opening to leave, and holds new ones back meanwhile. */
+  GMutex gate;
+  GCond cond;
+  Opening *cur;       /* NULL after a failed recovery */
+  guint64 generation; /* bumped on each recovery */
+  guint users;
+  gboolean recovering;
+} P11Key;
+
+static Opening *
+open_key(TteP11Module *m, const TteP11Uri *select, TteSecret *pin, GError **error)
+{
+  g_autoptr(TteP11Slots) s = NULL;
+  PKCS11_KEY *key;
+  EVP_PKEY *pkey;
+  Opening *o;
+
+  s = tte_p11_slots_find_token(m, select, error);
+  if (s == NULL || !tte_p11_login(s->slot, pin, error))
+    return NULL;
+  key = tte_p11_find_private_key(s, select, error);
+  if (key == NULL)
+    return NULL;
+  pkey = PKCS11_get_private_key(key);
+  if (pkey == NULL) {
+    tte_p11_set_error(error, TTE_ERROR_KEY_NOT_FOUND, "cannot use private key \"%s\"",
+                      key->label ? key->label : "");
+    return NULL;
+  }
+  o = g_new0(Opening, 1);
+  o->slots = g_steal_pointer(&s);
+  o->key = key;
+  o->pkey = pkey;
+  return o;
+}
+
+static Opening *
+gate_enter(P11Key *k, guint64 *gen)
+{
+  Opening *o;
+
+  g_mutex_lock(&k->gate);
+  while (k->recovering)
+    g_cond_wait(&k->cond, &k->gate);
+  o = k->cur;
+  *gen = k->generation;
+  if (o != NULL)
+    k->users++;
+  g_mutex_unlock(&k->gate);
+  return o;
+}
+
+static void
+gate_leave(P11Key *k)
+{
+  g_mutex_lock(&k->gate);
+  if (--k->users == 0)
+    g_cond_broadcast(&k->cond);
+  g_mutex_unlock(&k->gate);
+}
+
+/* Re-open the key after the opening of generation @seen failed: re-enumerate slots,
+ * find the token by label/serial, log in again, find the key by ID/label.  When
+ * another thread already recovered, just use its result. */
+static gboolean
+recover(P11Key *k, guint64 seen, GError **error)
+{
+  Opening *old, *fresh;
+  g_autoptr(GError) local = NULL;
+
+  g_mutex_lock(&k->gate);
+  while (k->recovering)
+    g_cond_wait(&k->cond, &k->gate);
+  if (k->generation != seen && k->cur != NULL) {
+    g_mutex_unlock(&k->gate);
+    return TRUE;
+  }
+  k->recovering = TRUE;
+  while (k->users > 0)
+    g_cond_wait(&k->cond, &k->gate);
+  old = g_steal_pointer(&k->cur);
+  g_mutex_unlock(&k->gate);
+
+  g_mutex_lock(&k->module->lock);
+  opening_free(old); /* before the new one: it closes every session of the slot */
+  fresh = open_key(k->module, k->select, k->pin, &local);
+  if (fresh != NULL && !tte_pkey_equal(fresh->pkey, k->base.public_key)) {
+    /* The token came back with a different key under the same label/ID. */
+    opening_free(g_steal_pointer(&fresh));
+    g_set_error_literal(&local, TTE_ERROR, TTE_ERROR_CERT_MISMATCH,
+                        "after reconnecting, the key on the token no longer matches the "
+                        "certificate");
+  }
+  g_mutex_unlock(&k->module->lock);
+  tte_openssl_clear_errors();
+
+  g_mutex_lock(&k->gate);
+  k->cur = fresh;
+  k->generation++;
+  k->recovering = FALSE;
+  g_cond_broadcast(&k->cond);
+  g_mutex_unlock(&k->gate);
+  if (fresh == NULL) {
+    g_propagate_prefixed_error(error, g_steal_pointer(&local), "token unavailable: ");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+setup_ctx(EVP_PKEY_CTX *ctx, TteSigScheme scheme, TteHash hash)
+{
+  if (EVP_PKEY_CTX_set_signature_md(ctx, tte_hash_md(hash)) <= 0)
+    return FALSE;
+  if (scheme == TTE_SCHEME_RSA_PSS)
+    return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+           EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, tte_hash_md(hash)) > 0 &&
+           EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) > 0;
+  if (scheme == TTE_SCHEME_RSA_PKCS1)
+    return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0;
+  return TRUE;
+}
+
+/* One signature with a fresh EVP_PKEY_CTX (the same steps as tte_evp_sign_digest, kept
+ * here because we need the CKR value from the error queue to decide on recovery). */
+static GBytes *
+sign_once(EVP_PKEY *pkey, TteSigScheme scheme, TteHash hash, const guint8 *digest,
+          gsize digest_len, unsigned long *ckr, GString *detail)
+{
+  g_autoptr(EVP_PKEY_CTX) ctx = EVP_PKEY_CTX_new(pkey, NULL);
+  guint8 buf[TTE_LIMIT_SIG_MAX_LEN];
+  size_t len = sizeof buf;
+
+  *ckr = CKR_OK;
+  if (ctx == NULL || EVP_PKEY_sign_init(ctx) <= 0 || !setup_ctx(ctx, scheme, hash) ||
+      (size_t)EVP_PKEY_get_size(pkey) > sizeof buf ||
+      EVP_PKEY_sign(ctx, buf, &len, digest, digest_len) <= 0 || len == 0) {
+    *ckr = tte_p11_drain_errors(detail);
+    return NULL;
+  }
+  return g_bytes_new(buf, len);
+}
+
+/* Return values after which the session or login is gone but the token may well be
+ * fine (or back): worth one re-open. */
+static gboolean
+ckr_recoverable(unsigned long rv)
+{
+  switch (rv) {
+  case CKR_SESSION_HANDLE_INVALID:
+  case CKR_SESSION_CLOSED:
+  case CKR_DEVICE_REMOVED:
+  case CKR_DEVICE_ERROR:
+  case CKR_TOKEN_NOT_PRESENT:
+  case CKR_TOKEN_NOT_RECOGNIZED:
+  case CKR_USER_NOT_LOGGED_IN:
+  case CKR_KEY_HANDLE_INVALID:
+  case CKR_OBJECT_HANDLE_INVALID:
+  case CKR_SLOT_ID_INVALID:
+  case CKR_CRYPTOKI_NOT_INITIALIZED:
+    return TRUE;
+  default:
+    return FALSE;
+  }
+}
+
+static gboolean
+p11_key_sign(TteSigningKey *key, TteSigScheme scheme, TteHash hash, const guint8 *digest,
+             gsize digest_len, GBytes **sig_out, GError **error)
+{
+  P11Key *k = (P11Key *)key;
+
+  for (int attempt = 0;; attempt++) {
+    g_autoptr(GString) detail = g_string_new(NULL);
+    unsigned long ckr = CKR_OK;
+    guint64 gen = 0;
+    Opening *o = gate_enter(k, &gen);
+    GBytes *sig = NULL;
+
+    if (o != NULL) {
+      sig = sign_once(o->pkey, scheme, hash, digest, digest_len, &ckr, detail);
+      gate_leave(k);
+      if (sig != NULL) {
+        *sig_out = sig;
+        return TRUE;
+      }
+      /* libp11 may fail before reaching the module (no session from the pool) and
+       * then leaves no CKR value: treat that like a lost session too. */
+      if (attempt > 0 || (ckr != CKR_OK && !ckr_recoverable(ckr))) {
+        g_set_error(error, TTE_ERROR,
+                    ckr != CKR_OK ? tte_p11_error_from_ckr(ckr) : TTE_ERROR_TOKEN,
+                    "the token could not sign (%s)%s%s", tte_p11_ckr_name(ckr),
+                    detail->len ? ": " : "", detail->str);
+        return FALSE;
+      }
+    } else if (attempt > 0) {
+      g_set_error_literal(error, TTE_ERROR, TTE_ERROR_TOKEN_NOT_FOUND,
+                          "the token is not available");
+      return FALSE;
+    }
+    if (!recover(k, gen, error))
+      return FALSE;
+  }
+}
+
+static void
+p11_key_finalize(TteSigningKey *key)
+{
+  P11Key *k = (P11Key *)key;
+
+  g_mutex_lock(&k->module->lock);
+  opening_free(k->cur);
+  g_mutex_unlock(&k->module->lock);
+  tte_p11_uri_free(k->select);
+  tte_secret_free(k->pin);
+  g_mutex_clear(&k->gate);
+  g_cond_clear(&k->cond);
+  tte_p11_module_unref(k->module);
+}
+
+static const TteSigningKeyClass p11_key_class = {
+  .sign = p11_key_sign,
+  .finalize = p11_key_finalize,
+};
+
+static TteP11Uri *
+selection_for(PKCS11_TOKEN *tok, PKCS11_KEY *key)
+{
+  TteP11Uri *u = g_new0(TteP11Uri, 1);
+
+  u->token = g_strdup(tok->label);
+  if (tok->serialnr != NULL && *tok->serialnr != '\0')
+    u->serial = g_strdup(tok->serialnr);
+  if (key->id_len > 0)
+    u->id = g_bytes_new(key->id, key->id_len);
+  else
+    u->object = g_strdup(key->label);
+  return u;
+}
+
+TteSigningKey *
+tte_p11_open_signing_key(TteP11Module *m, const char *uri, TteSecret *pin, X509 *cert,
+                         TteX509Stack *chain, GError **error)
+{
+  g_autoptr(TteP11Uri) u = tte_p11_uri_parse(uri, error);
+  g_autoptr(X509) tok_cert = NULL;
+  g_autoptr(TteX509Stack) full_chain = NULL;
+  g_autoptr(TteP11Uri) select = NULL;
+  Opening *o = NULL;
+  X509 *use;
+  P11Key *k;
+
+  if (u == NULL)
+    return NULL;
+  if (u->type != NULL && strcmp(u->type, "private") != 0 && strcmp(u->type, "cert") != 0) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT,
+                "a signing key URI must name a private key (type=%s)", u->type);
+    return NULL;
+  }
+  g_mutex_lock(&m->lock);
+  o = open_key(m, u, pin, error);
+  if (o == NULL)
+    goto fail_locked;
+  tok_cert = tte_p11_find_cert_for_key(o->slots->slot->token, o->key);
+  use = cert != NULL ? cert : tok_cert;
+  if (use == NULL) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_CERT_NOT_FOUND,
+                "no certificate for key \"%s\" on token \"%s\" (import it with 'tte keys "
+                "import-cert')", o->key->label ? o->key->label : "",
+                o->slots->slot->token->label);
+    goto fail_locked;
+  }
+  if (!tte_pkey_equal(o->pkey, X509_get0_pubkey(use)) &&
+      !tte_p11_key_matches_cert(o->slots->slot->token, o->key, use)) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_CERT_MISMATCH,
+                "the certificate's public key is not the key \"%s\" on token \"%s\"",
+                o->key->label ? o->key->label : "", o->slots->slot->token->label);
+    goto fail_locked;
+  }
+  select = selection_for(o->slots->slot->token, o->key);
+
+  /* The issuers stored on the token (by import-cert --chain), then the caller's extra
+   * ones that are not already there. */
+  full_chain = tte_p11_token_chain(o->slots->slot->token, use);
+  for (int i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
+    X509 *c = sk_X509_value(chain, i);
+    gboolean dup = FALSE;
+    for (int j = 0; j < sk_X509_num(full_chain) && !dup; j++)
+      dup = X509_cmp(c, sk_X509_value(full_chain, j)) == 0;
+    if (!dup && sk_X509_num(full_chain) < (int)TTE_LIMIT_CHAIN_MAX_CERTS) {
+      X509_up_ref(c);
+      sk_X509_push(full_chain, c);
+    }
+  }
+  g_mutex_unlock(&m->lock);
+  tte_openssl_clear_errors();
+
+  k = g_new0(P11Key, 1);
+  if (!tte_signing_key_init(&k->base, &p11_key_class, use, full_chain, error)) {
+    g_mutex_lock(&m->lock);
+    opening_free(o);
+    g_mutex_unlock(&m->lock);
+    g_free(k);
+    return NULL;
+  }
+  k->module = tte_p11_module_ref(m);
+  k->select = g_steal_pointer(&select);
+  if (pin != NULL) {
+    k->pin = tte_secret_new(tte_secret_get(pin), tte_secret_len(pin), error);
+    g_assert(k->pin != NULL); /* the source secret passed the same checks */
+  }
+  g_mutex_init(&k->gate);
+  g_cond_init(&k->cond);
+  k->cur = o;
+  return &k->base;
+
+fail_locked:
+  opening_free(o);
+  g_mutex_unlock(&m->lock);
+  tte_openssl_clear_errors();
+  return NULL;
+}
