@@ -1,0 +1,32 @@
+/* vfy-limits.h — caps the verifier needs beyond common/tte-limits.h.
+ *
+ * They belong in common/tte-limits.h (one header for every cap); they live here until
+ * that header's owner takes them, and nothing else in the tree may repeat the numbers. */
+#pragma once
+
+#include "tte-limits.h"
+
+#ifndef TTE_LIMIT_DSS_MAX_ITEMS
+#define TTE_LIMIT_DSS_MAX_ITEMS        1000u  /* certificates + OCSP responses + CRLs read from /DSS */
+#endif
+#ifndef TTE_LIMIT_DSS_ITEM_MAX
+#define TTE_LIMIT_DSS_ITEM_MAX         (4u << 20) /* bytes of one decoded /DSS stream */
+#endif
+#ifndef TTE_LIMIT_REVOCATION_MAX_ITEMS
+#define TTE_LIMIT_REVOCATION_MAX_ITEMS 64u    /* OCSP responses / CRLs in one CMS revocation archive */
+#endif
+#ifndef TTE_LIMIT_OCSP_RESPONSE_MAX
+#define TTE_LIMIT_OCSP_RESPONSE_MAX    (64u << 10) /* bytes of a fetched OCSP response */
+#endif
+#ifndef TTE_LIMIT_CRL_MAX
+#define TTE_LIMIT_CRL_MAX              (16u << 20) /* bytes of a fetched or given CRL */
+#endif
+#ifndef TTE_LIMIT_FETCH_TIMEOUT_S
+#define TTE_LIMIT_FETCH_TIMEOUT_S      10u    /* seconds for one OCSP/CRL fetch */
+#endif
+#ifndef TTE_LIMIT_FETCH_MAX_URLS
+#define TTE_LIMIT_FETCH_MAX_URLS       4u     /* OCSP/CRL URLs tried per certificate */
+#endif
+#ifndef TTE_LIMIT_TIMESTAMPS_PER_SIG
+#define TTE_LIMIT_TIMESTAMPS_PER_SIG   4u     /* signature timestamps examined per signature */
+#endif

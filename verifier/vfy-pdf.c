@@ -1,0 +1,610 @@
+/* vfy-pdf.c — signature discovery with qpdf, the DSS, revision ends, ByteRange coverage.
+ *
+ * qpdf reads the object structure (no recovery: a file it must repair is not a file
+ * whose signatures we can vouch for).  Everything about raw byte positions — where the
+ * /Contents gap is, where revisions end — is read with TteCursor over the same bytes,
+ * because qpdf does not expose object offsets.
+ */
+#include "vfy-pdf.h"
+
+#include "tte-cursor.h"
+#include "tte-error.h"
+#include "vfy-limits.h"
+
+#include <qpdf/qpdf-c.h>
+#include <string.h>
+#include <zlib.h>
+
+void
+vfy_pdf_sig_free(VfyPdfSig *s)
+{
+  if (s == NULL)
+    return;
+  g_free(s->field);
+  g_free(s->type);
+  g_free(s->subfilter);
+  g_free(s->m);
+  g_clear_pointer(&s->contents, g_bytes_unref);
+  g_free(s);
+}
+
+void
+vfy_pdf_info_free(VfyPdfInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_clear_pointer(&info->sigs, g_ptr_array_unref);
+  g_clear_pointer(&info->dss_certs, g_ptr_array_unref);
+  g_clear_pointer(&info->dss_ocsps, g_ptr_array_unref);
+  g_clear_pointer(&info->dss_crls, g_ptr_array_unref);
+  g_clear_pointer(&info->revisions, g_array_unref);
+  g_free(info->first_warning);
+  g_free(info);
+}
+
+/* --- revision ends ------------------------------------------------------------------ */
+
+static void
+skip_ws_only(TteCursor *c)
+{
+  guint8 b;
+  /* Not tte_cursor_skip_pdf_ws: "%%EOF" itself looks like a comment. */
+  while (tte_cursor_peek(c, &b) && tte_pdf_is_ws(b))
+    c->pos++;
+}
+
+/* TRUE when "startxref <digits>" ends right before @eof_pos (white space allowed). */
+static gboolean
+preceded_by_startxref(const guint8 *data, gsize eof_pos)
+{
+  /* "startxref" + EOL + up to 19 digits + EOL fits easily in this window. */
+  enum { WINDOW = 64 };
+  gsize from = eof_pos > WINDOW ? eof_pos - WINDOW : 0;
+  const guint8 *hit = memmem(data + from, eof_pos - from, "startxref", 9);
+  TteCursor c;
+  guint64 off;
+
+  if (hit == NULL)
+    return FALSE;
+  tte_cursor_init(&c, data, eof_pos);
+  if (!tte_cursor_seek(&c, (gsize)(hit - data) + 9))
+    return FALSE;
+  skip_ws_only(&c);
+  if (!tte_cursor_get_uint(&c, &off))
+    return FALSE;
+  skip_ws_only(&c);
+  return tte_cursor_at_end(&c);
+}
+
+GArray *
+vfy_pdf_revisions(const guint8 *data, gsize len, GError **error)
+{
+  g_autoptr(GArray) revs = g_array_new(FALSE, FALSE, sizeof(VfyRevisionEnd));
+  gsize pos = 0;
+
+  while (pos < len) {
+    const guint8 *hit = memmem(data + pos, len - pos, "%%EOF", 5);
+    VfyRevisionEnd r;
+    gsize p;
+
+    if (hit == NULL)
+      break;
+    p = (gsize)(hit - data);
+    pos = p + 5;
+    if (!preceded_by_startxref(data, p))
+      continue;
+    r.eof_end = p + 5;
+    r.eol_end = r.eof_end;
+    if (r.eol_end < len && data[r.eol_end] == '\r')
+      r.eol_end++;
+    if (r.eol_end < len && data[r.eol_end] == '\n')
+      r.eol_end++;
+    if (revs->len >= TTE_LIMIT_PDF_MAX_REVISIONS) {
+      g_set_error(error, TTE_ERROR, TTE_ERROR_LIMIT,
+                  "the file has more than %u revisions (TTE_LIMIT_PDF_MAX_REVISIONS)",
+                  TTE_LIMIT_PDF_MAX_REVISIONS);
+      return NULL;
+    }
+    g_array_append_val(revs, r);
+  }
+  return g_steal_pointer(&revs);
+}
+
+/* --- coverage ----------------------------------------------------------------------- */
+
+gboolean
+vfy_pdf_check_coverage(const guint8 *data, gsize len, const VfyPdfSig *sig,
+                       const GArray *revisions, VfyCoverage *coverage, gsize *signed_len,
+                       GError **error)
+{
+  const gint64 *br = sig->byte_range;
+  guint64 a, b, c, end;
+  TteCursor cur;
+  g_autoptr(GBytes) hex = NULL;
+  gsize k;
+
+  if (!sig->byte_range_ok) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_FORMAT,
+                "/ByteRange is missing or is not an array of exactly four integers (%u found)",
+                sig->byte_range_count);
+    return FALSE;
+  }
+  if (br[0] != 0 || br[1] < 0 || br[2] < 0 || br[3] < 0) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_FORMAT,
+                "/ByteRange must start at 0 and hold no negative numbers");
+    return FALSE;
+  }
+  a = (guint64)br[1];
+  b = (guint64)br[2];
+  c = (guint64)br[3];
+  /* Each comparison is against len first, so the sums below cannot overflow. */
+  if (a > len || b > len || c > len || b + c > len) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_FORMAT, "/ByteRange reaches beyond the end of the file");
+    return FALSE;
+  }
+  if (b < a + 2) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_FORMAT,
+                "/ByteRange ranges overlap or leave no room for /Contents");
+    return FALSE;
+  }
+  if (sig->contents == NULL) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_FORMAT, "/Contents is missing or not a string");
+    return FALSE;
+  }
+
+  /* The gap must be exactly one hex string: '<' at its first byte, '>' at its last. */
+  tte_cursor_init(&cur, data, (gsize)b);
+  if (!tte_cursor_seek(&cur, (gsize)a) ||
+      !tte_cursor_get_hex_string(&cur, TTE_LIMIT_CMS_MAX_LEN, &hex) || cur.pos != (gsize)b) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_FORMAT,
+                "the unsigned gap of /ByteRange is not exactly one hex string");
+    return FALSE;
+  }
+  /* ... and it must be this dictionary's /Contents: same value as qpdf read, and the
+   * key right before it. */
+  if (!g_bytes_equal(hex, sig->contents)) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_FORMAT,
+                "the unsigned gap of /ByteRange is not this signature's /Contents");
+    return FALSE;
+  }
+  k = (gsize)a;
+  while (k > 0 && tte_pdf_is_ws(data[k - 1]))
+    k--;
+  if (k < 9 || memcmp(data + k - 9, "/Contents", 9) != 0) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_FORMAT,
+                "the unsigned gap of /ByteRange is not preceded by the /Contents key");
+    return FALSE;
+  }
+
+  end = b + c;
+  *signed_len = (gsize)end;
+  if (end == len) {
+    *coverage = VFY_COVERAGE_ENTIRE_FILE;
+    return TRUE;
+  }
+  for (guint i = 0; revisions != NULL && i < revisions->len; i++) {
+    const VfyRevisionEnd *r = &g_array_index(revisions, VfyRevisionEnd, i);
+    if (end != r->eof_end && end != r->eol_end)
+      continue;
+    /* A signer that stops right after %%EOF of the last revision leaves only its
+     * end-of-line uncovered: that is still the whole file. */
+    *coverage = r->eol_end == len ? VFY_COVERAGE_ENTIRE_FILE : VFY_COVERAGE_ENTIRE_REVISION;
+    return TRUE;
+  }
+  g_set_error(error, TTE_ERROR, TTE_ERROR_FORMAT,
+              "the signed bytes end at offset %" G_GUINT64_FORMAT
+              ", which is not the end of a revision",
+              end);
+  return FALSE;
+}
+
+/* --- dates --------------------------------------------------------------------------- */
+
+static gboolean
+take_digits(const char **p, guint n, int *out)
+{
+  int v = 0;
+  for (guint i = 0; i < n; i++) {
+    if (!g_ascii_isdigit((*p)[i]))
+      return FALSE;
+    v = v * 10 + ((*p)[i] - '0');
+  }
+  *p += n;
+  *out = v;
+  return TRUE;
+}
+
+gboolean
+vfy_pdf_parse_date(const char *s, gint64 *out)
+{
+  int y, mo = 1, d = 1, h = 0, mi = 0, sec = 0, oh = 0, om = 0, sign = 0;
+  const char *p = s;
+  g_autoptr(GDateTime) dt = NULL;
+
+  if (s == NULL)
+    return FALSE;
+  if (g_str_has_prefix(p, "D:"))
+    p += 2;
+  if (!take_digits(&p, 4, &y))
+    return FALSE;
+  /* Each later part is optional, in order. */
+  if (take_digits(&p, 2, &mo) && take_digits(&p, 2, &d) && take_digits(&p, 2, &h) &&
+      take_digits(&p, 2, &mi) && take_digits(&p, 2, &sec)) {
+  }
+  if (*p == 'Z') {
+    p++;
+  } else if (*p == '+' || *p == '-') {
+    sign = *p == '-' ? -1 : 1;
+    p++;
+    if (!take_digits(&p, 2, &oh))
+      return FALSE;
+    if (*p == '\'')
+      p++;
+    if (take_digits(&p, 2, &om) && *p == '\'')
+      p++;
+  }
+  if (*p == '\'')
+    p++;
+  if (*p != '\0')
+    return FALSE;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59)
+    return FALSE;
+  dt = g_date_time_new_utc(y, mo, d, h, mi, MIN(sec, 59));
+  if (dt == NULL)
+    return FALSE;
+  *out = g_date_time_to_unix(dt) - (gint64)sign * (oh * 3600 + om * 60);
+  return TRUE;
+}
+
+/* --- qpdf walk ----------------------------------------------------------------------- */
+
+typedef struct {
+  qpdf_data q;
+  VfyPdfInfo *info;
+  GHashTable *seen_fields; /* object ids already walked (loops in /Kids) */
+  GHashTable *seen_sigs;   /* signature dictionary ids already recorded */
+  guint nfields;
+  GError *error;
+} Walk;
+
+static gboolean
+qpdf_failed(qpdf_data q, GError **error, const char *what)
+{
+  if (!qpdf_has_error(q))
+    return FALSE;
+  g_set_error(error, TTE_ERROR, TTE_ERROR_FORMAT, "%s: %s", what,
+              qpdf_get_error_full_text(q, qpdf_get_error(q)));
+  return TRUE;
+}
+
+static char *
+dup_name(qpdf_data q, qpdf_oh oh)
+{
+  const char *n;
+  if (!qpdf_oh_is_name(q, oh))
+    return NULL;
+  n = qpdf_oh_get_name(q, oh);
+  /* Drop the leading '/' so reports say "ETSI.CAdES.detached". */
+  return g_strdup(n[0] == '/' ? n + 1 : n);
+}
+
+static char *
+dup_string(qpdf_data q, qpdf_oh oh)
+{
+  const char *s;
+  size_t n = 0;
+  if (!qpdf_oh_is_string(q, oh))
+    return NULL;
+  s = qpdf_oh_get_binary_utf8_value(q, oh, &n);
+  if (s == NULL || !g_utf8_validate(s, (gssize)n, NULL) || memchr(s, 0, n) != NULL)
+    return NULL;
+  return g_strndup(s, n);
+}
+
+static int
+read_docmdp(qpdf_data q, qpdf_oh sigdict)
+{
+  qpdf_oh refs = qpdf_oh_get_key(q, sigdict, "/Reference");
+  int n;
+
+  if (!qpdf_oh_is_array(q, refs))
+    return 0;
+  n = qpdf_oh_get_array_n_items(q, refs);
+  for (int i = 0; i < n && i < 16; i++) {
+    qpdf_oh r = qpdf_oh_get_array_item(q, refs, i);
+    qpdf_oh tp, p;
+    long long v = 2;
+    if (!qpdf_oh_is_dictionary(q, r) ||
+        !qpdf_oh_is_name_and_equals(q, qpdf_oh_get_key(q, r, "/TransformMethod"), "/DocMDP"))
+      continue;
+    tp = qpdf_oh_get_key(q, r, "/TransformParams");
+    /* P defaults to 2 (ISO 32000-1, 12.8.2.2). */
+    if (qpdf_oh_is_dictionary(q, tp)) {
+      p = qpdf_oh_get_key(q, tp, "/P");
+      if (qpdf_oh_is_integer(q, p) && !qpdf_oh_get_value_as_longlong(q, p, &v))
+        v = 2;
+    }
+    return v >= 1 && v <= 3 ? (int)v : 2;
+  }
+  return 0;
+}
+
+static void
+record_sig(Walk *w, qpdf_oh v, const char *field)
+{
+  qpdf_data q = w->q;
+  VfyPdfSig *s;
+  int id = qpdf_oh_get_object_id(q, v);
+  qpdf_oh br, contents;
+
+  if (id != 0) {
+    if (g_hash_table_contains(w->seen_sigs, GINT_TO_POINTER(id)))
+      return;
+    g_hash_table_add(w->seen_sigs, GINT_TO_POINTER(id));
+  }
+  if (w->info->sigs->len >= TTE_LIMIT_PDF_MAX_SIGNATURES) {
+    if (w->error == NULL)
+      g_set_error(&w->error, TTE_ERROR, TTE_ERROR_LIMIT,
+                  "the file holds more than %u signatures (TTE_LIMIT_PDF_MAX_SIGNATURES)",
+                  TTE_LIMIT_PDF_MAX_SIGNATURES);
+    return;
+  }
+  s = g_new0(VfyPdfSig, 1);
+  s->field = g_strdup(field);
+  s->obj_num = id;
+  s->obj_gen = id != 0 ? qpdf_oh_get_generation(q, v) : 0;
+  s->type = dup_name(q, qpdf_oh_get_key(q, v, "/Type"));
+  s->subfilter = dup_name(q, qpdf_oh_get_key(q, v, "/SubFilter"));
+  s->m = dup_string(q, qpdf_oh_get_key(q, v, "/M"));
+  s->docmdp = read_docmdp(q, v);
+
+  br = qpdf_oh_get_key(q, v, "/ByteRange");
+  if (qpdf_oh_is_array(q, br)) {
+    int n = qpdf_oh_get_array_n_items(q, br);
+    s->byte_range_count = (guint)MAX(n, 0);
+    s->byte_range_ok = n == 4;
+    for (int i = 0; i < 4 && i < n; i++) {
+      qpdf_oh e = qpdf_oh_get_array_item(q, br, i);
+      long long x = 0;
+      if (!qpdf_oh_is_integer(q, e) || !qpdf_oh_get_value_as_longlong(q, e, &x))
+        s->byte_range_ok = FALSE;
+      s->byte_range[i] = x;
+    }
+  }
+  contents = qpdf_oh_get_key(q, v, "/Contents");
+  if (qpdf_oh_is_string(q, contents)) {
+    size_t n = 0;
+    const char *p = qpdf_oh_get_binary_string_value(q, contents, &n);
+    if (n > TTE_LIMIT_CMS_MAX_LEN)
+      s->contents_too_big = TRUE;
+    else if (p != NULL)
+      s->contents = g_bytes_new(p, n);
+  }
+  g_ptr_array_add(w->info->sigs, s);
+}
+
+static void
+walk_field(Walk *w, qpdf_oh f, const char *parent_name, gboolean parent_is_sig, guint depth)
+{
+  qpdf_data q = w->q;
+  int id = qpdf_oh_get_object_id(q, f);
+  g_autofree char *name = NULL;
+  g_autofree char *t = NULL;
+  qpdf_oh ft, v, kids;
+  gboolean is_sig = parent_is_sig;
+
+  if (w->error != NULL || !qpdf_oh_is_dictionary(q, f))
+    return;
+  if (depth > TTE_LIMIT_PDF_MAX_DEPTH) {
+    g_set_error(&w->error, TTE_ERROR, TTE_ERROR_LIMIT,
+                "form fields nest deeper than %u (TTE_LIMIT_PDF_MAX_DEPTH)", TTE_LIMIT_PDF_MAX_DEPTH);
+    return;
+  }
+  if (id != 0) {
+    if (g_hash_table_contains(w->seen_fields, GINT_TO_POINTER(id)))
+      return; /* a loop or a shared kid: walked once */
+    g_hash_table_add(w->seen_fields, GINT_TO_POINTER(id));
+  }
+  if (++w->nfields > TTE_LIMIT_PDF_MAX_FIELDS) {
+    w->info->fields_capped = TRUE;
+    g_set_error(&w->error, TTE_ERROR, TTE_ERROR_LIMIT,
+                "the form has more than %u fields (TTE_LIMIT_PDF_MAX_FIELDS)", TTE_LIMIT_PDF_MAX_FIELDS);
+    return;
+  }
+
+  t = dup_string(q, qpdf_oh_get_key(q, f, "/T"));
+  if (t != NULL)
+    name = parent_name != NULL ? g_strconcat(parent_name, ".", t, NULL) : g_strdup(t);
+  else
+    name = g_strdup(parent_name);
+
+  /* /FT is inheritable (ISO 32000-1, 12.7.3.1). */
+  ft = qpdf_oh_get_key(q, f, "/FT");
+  if (qpdf_oh_is_name(q, ft))
+    is_sig = qpdf_oh_is_name_and_equals(q, ft, "/Sig");
+  v = qpdf_oh_get_key(q, f, "/V");
+  if (is_sig && qpdf_oh_is_dictionary(q, v))
+    record_sig(w, v, name != NULL ? name : "(unnamed)");
+
+  kids = qpdf_oh_get_key(q, f, "/Kids");
+  if (qpdf_oh_is_array(q, kids)) {
+    int n = qpdf_oh_get_array_n_items(q, kids);
+    for (int i = 0; i < n && w->error == NULL; i++)
+      walk_field(w, qpdf_oh_get_array_item(q, kids, i), name, is_sig, depth + 1);
+  }
+}
+
+/* Inflate @in into at most @cap bytes; NULL when it is not valid zlib data or too big.
+ * Our own inflate, not qpdf's, because qpdf would decode a bomb without a cap. */
+static GBytes *
+inflate_capped(const guint8 *in, gsize in_len, gsize cap)
+{
+  z_stream zs = { 0 };
+  g_autoptr(GByteArray) out = g_byte_array_new();
+  guint8 buf[16384];
+  int rc;
+
+  if (inflateInit(&zs) != Z_OK)
+    return NULL;
+  zs.next_in = (Bytef *)in;
+  zs.avail_in = (uInt)MIN(in_len, G_MAXUINT32);
+  do {
+    zs.next_out = buf;
+    zs.avail_out = sizeof buf;
+    rc = inflate(&zs, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      inflateEnd(&zs);
+      return NULL;
+    }
+    g_byte_array_append(out, buf, (guint)(sizeof buf - zs.avail_out));
+    if (out->len > cap) {
+      inflateEnd(&zs);
+      return NULL;
+    }
+  } while (rc != Z_STREAM_END && (zs.avail_in > 0 || zs.avail_out == 0));
+  inflateEnd(&zs);
+  if (rc != Z_STREAM_END)
+    return NULL;
+  return g_byte_array_free_to_bytes(g_steal_pointer(&out));
+}
+
+static GBytes *
+stream_bytes(qpdf_data q, qpdf_oh st)
+{
+  unsigned char *raw = NULL;
+  size_t n = 0;
+  qpdf_oh dict, filter;
+  GBytes *out = NULL;
+
+  if (!qpdf_oh_is_stream(q, st))
+    return NULL;
+  dict = qpdf_oh_get_dict(q, st);
+  filter = qpdf_oh_get_key(q, dict, "/Filter");
+  if (qpdf_oh_is_array(q, filter) && qpdf_oh_get_array_n_items(q, filter) == 1)
+    filter = qpdf_oh_get_array_item(q, filter, 0);
+  if (qpdf_oh_has_key(q, dict, "/DecodeParms") && !qpdf_oh_is_null(q, qpdf_oh_get_key(q, dict, "/DecodeParms")))
+    return NULL; /* predictors are not used for DER data; refuse rather than guess */
+  if (!qpdf_oh_is_null(q, filter) && !qpdf_oh_is_name_and_equals(q, filter, "/FlateDecode"))
+    return NULL;
+  if ((qpdf_oh_get_stream_data(q, st, qpdf_dl_none, NULL, &raw, &n) & QPDF_ERRORS) != 0 || raw == NULL) {
+    free(raw);
+    return NULL;
+  }
+  if (n <= TTE_LIMIT_DSS_ITEM_MAX) {
+    if (qpdf_oh_is_null(q, filter))
+      out = g_bytes_new(raw, n);
+    else
+      out = inflate_capped(raw, n, TTE_LIMIT_DSS_ITEM_MAX);
+  }
+  free(raw);
+  return out;
+}
+
+static void
+read_dss_array(Walk *w, qpdf_oh dss, const char *key, GPtrArray *into, guint *total)
+{
+  qpdf_data q = w->q;
+  qpdf_oh arr = qpdf_oh_get_key(q, dss, key);
+  int n;
+
+  if (!qpdf_oh_is_array(q, arr))
+    return;
+  n = qpdf_oh_get_array_n_items(q, arr);
+  for (int i = 0; i < n; i++) {
+    GBytes *b;
+    if (++*total > TTE_LIMIT_DSS_MAX_ITEMS)
+      return; /* the rest is ignored: revocation then reads as "unknown", never "good" */
+    b = stream_bytes(q, qpdf_oh_get_array_item(q, arr, i));
+    if (b != NULL)
+      g_ptr_array_add(into, b);
+  }
+}
+
+VfyPdfInfo *
+vfy_pdf_scan(const guint8 *data, gsize len, GError **error)
+{
+  g_autoptr(VfyPdfInfo) info = g_new0(VfyPdfInfo, 1);
+  qpdf_data q = NULL;
+  Walk w = { 0 };
+  qpdf_oh root, acro, fields, dss;
+  QPDF_ERROR_CODE rc;
+  TteCursor c;
+  gboolean found = FALSE;
+
+  if (len > TTE_LIMIT_PDF_MAX_SIZE) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_LIMIT, "the file is larger than TTE_LIMIT_PDF_MAX_SIZE");
+    return NULL;
+  }
+  /* qpdf looks further than we want for a header; insist on it near the start. */
+  tte_cursor_init(&c, data, MIN(len, (gsize)TTE_LIMIT_PDF_HEADER_SCAN));
+  found = memmem(c.data, c.len, "%PDF-", 5) != NULL;
+  if (!found) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_NOT_PDF, "no %%PDF- header in the first %u bytes",
+                TTE_LIMIT_PDF_HEADER_SCAN);
+    return NULL;
+  }
+
+  info->sigs = g_ptr_array_new_with_free_func((GDestroyNotify)vfy_pdf_sig_free);
+  info->dss_certs = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+  info->dss_ocsps = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+  info->dss_crls = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+  info->revisions = vfy_pdf_revisions(data, len, error);
+  if (info->revisions == NULL)
+    return NULL;
+
+  q = qpdf_init();
+  qpdf_silence_errors(q);
+  qpdf_set_attempt_recovery(q, QPDF_FALSE);
+  rc = qpdf_read_memory(q, "input.pdf", (const char *)data, len, NULL);
+  if ((rc & QPDF_ERRORS) != 0) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_NOT_PDF, "qpdf cannot read the file without repairing it: %s",
+                qpdf_get_error_full_text(q, qpdf_get_error(q)));
+    qpdf_cleanup(&q);
+    return NULL;
+  }
+  if (qpdf_is_encrypted(q)) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_PDF_ENCRYPTED, "encrypted PDFs are not verified");
+    qpdf_cleanup(&q);
+    return NULL;
+  }
+
+  w.q = q;
+  w.info = info;
+  w.seen_fields = g_hash_table_new(g_direct_hash, g_direct_equal);
+  w.seen_sigs = g_hash_table_new(g_direct_hash, g_direct_equal);
+
+  root = qpdf_get_root(q);
+  acro = qpdf_oh_get_key(q, root, "/AcroForm");
+  fields = qpdf_oh_get_key(q, acro, "/Fields");
+  if (qpdf_oh_is_array(q, fields)) {
+    int n = qpdf_oh_get_array_n_items(q, fields);
+    for (int i = 0; i < n && w.error == NULL; i++)
+      walk_field(&w, qpdf_oh_get_array_item(q, fields, i), NULL, FALSE, 0);
+  }
+  dss = qpdf_oh_get_key(q, root, "/DSS");
+  if (w.error == NULL && qpdf_oh_is_dictionary(q, dss)) {
+    guint total = 0;
+    read_dss_array(&w, dss, "/Certs", info->dss_certs, &total);
+    read_dss_array(&w, dss, "/OCSPs", info->dss_ocsps, &total);
+    read_dss_array(&w, dss, "/CRLs", info->dss_crls, &total);
+  }
+  g_hash_table_unref(w.seen_fields);
+  g_hash_table_unref(w.seen_sigs);
+  if (w.error != NULL) {
+    g_propagate_error(error, w.error);
+    qpdf_cleanup(&q);
+    return NULL;
+  }
+  if (qpdf_failed(q, error, "qpdf failed while reading the signature fields")) {
+    qpdf_cleanup(&q);
+    return NULL;
+  }
+  while (qpdf_more_warnings(q)) {
+    qpdf_error e = qpdf_next_warning(q);
+    if (!info->warnings)
+      info->first_warning = g_strdup(qpdf_get_error_full_text(q, e));
+    info->warnings = TRUE;
+  }
+  qpdf_cleanup(&q);
+  return g_steal_pointer(&info);
+}
