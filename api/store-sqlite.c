@@ -1,0 +1,953 @@
+/* store-sqlite.c — the embedded SQLite backend of store.h.
+ *
+ * One connection guarded by a mutex: SQLite serialises writers anyway, and with
+ * synchronous=FULL every commit is an fsync, so a second connection would only help
+ * readers.  WAL mode lets `tte audit verify` read while the service writes.
+ */
+#include "audit.h"
+#include "store.h"
+
+#include "tte-error.h"
+
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <string.h>
+
+typedef struct {
+  ApiStore parent;
+  sqlite3 *db;
+  GMutex lock;
+  gboolean readonly;
+} SqliteStore;
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
+
+/* Each entry moves the schema from version i to i+1; never edit a released entry, add
+ * a new one. */
+static const char *const migrations[] = {
+  /* 1: the core tables. */
+  "CREATE TABLE signers ("
+  "  id TEXT PRIMARY KEY,"
+  "  identifier TEXT NOT NULL UNIQUE,"
+  "  name TEXT NOT NULL,"
+  "  title TEXT,"
+  "  organization TEXT,"
+  "  state TEXT NOT NULL CHECK (state IN ('active','disabled')),"
+  "  created INTEGER NOT NULL);"
+  "CREATE TABLE api_tokens ("
+  "  id TEXT PRIMARY KEY,"
+  "  role TEXT NOT NULL CHECK (role IN ('signer','admin')),"
+  "  signer_id TEXT REFERENCES signers(id),"
+  "  label TEXT,"
+  "  hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),"
+  "  created INTEGER NOT NULL,"
+  "  revoked INTEGER NOT NULL DEFAULT 0,"
+  "  CHECK ((role = 'signer') = (signer_id IS NOT NULL)));"
+  "CREATE TABLE keys ("
+  "  id TEXT PRIMARY KEY,"
+  "  signer_id TEXT NOT NULL REFERENCES signers(id),"
+  "  pkcs11_uri TEXT NOT NULL,"
+  "  cert_pem TEXT,"
+  "  state TEXT NOT NULL CHECK (state IN ('generated','active','retired','destroyed')),"
+  "  not_before INTEGER NOT NULL DEFAULT 0,"
+  "  not_after INTEGER NOT NULL DEFAULT 0,"
+  "  created INTEGER NOT NULL,"
+  "  updated INTEGER NOT NULL);"
+  "CREATE TABLE documents ("
+  "  id TEXT PRIMARY KEY,"
+  "  signer_id TEXT NOT NULL REFERENCES signers(id),"
+  "  key_id TEXT REFERENCES keys(id),"
+  "  signed_at INTEGER NOT NULL,"
+  "  sha256 TEXT NOT NULL,"
+  "  status TEXT NOT NULL CHECK (status IN ('valid','withdrawn')),"
+  "  withdraw_reason TEXT,"
+  "  withdrawn_at INTEGER NOT NULL DEFAULT 0,"
+  "  idempotency_key TEXT,"
+  "  request_hash TEXT,"
+  "  UNIQUE (signer_id, idempotency_key));"
+  "CREATE TABLE audit ("
+  "  id INTEGER PRIMARY KEY,"
+  "  time INTEGER NOT NULL,"
+  "  actor TEXT NOT NULL,"
+  "  action TEXT NOT NULL,"
+  "  subject TEXT NOT NULL,"
+  "  details TEXT NOT NULL,"
+  "  prev_hash TEXT NOT NULL,"
+  "  hash TEXT NOT NULL);",
+
+  /* 2: key history, indexes for the filters, and append-only guards on the audit table
+   * (they stop accidents; deliberate tampering is caught by the hash chain). */
+  "CREATE TABLE key_history ("
+  "  key_id TEXT NOT NULL REFERENCES keys(id),"
+  "  time INTEGER NOT NULL,"
+  "  state TEXT NOT NULL);"
+  "CREATE INDEX key_history_key ON key_history(key_id);"
+  "CREATE INDEX keys_signer ON keys(signer_id);"
+  "CREATE INDEX documents_sha256 ON documents(sha256);"
+  "CREATE INDEX audit_time ON audit(time);"
+  "CREATE INDEX audit_action ON audit(action);"
+  "CREATE INDEX audit_actor ON audit(actor);"
+  "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+  "  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
+  "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+  "  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;",
+};
+
+G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == API_STORE_SCHEMA_VERSION);
+
+static void
+set_db_error(GError **error, sqlite3 *db, const char *what)
+{
+  int rc = sqlite3_extended_errcode(db);
+  int code = API_ERROR_STORAGE;
+
+  if ((rc & 0xff) == SQLITE_CONSTRAINT)
+    code = API_ERROR_CONFLICT;
+  else if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+    code = API_ERROR_UNAVAILABLE;
+  g_set_error(error, API_ERROR, code, "database: %s: %s", what, sqlite3_errmsg(db));
+}
+
+static gboolean
+exec_sql(sqlite3 *db, const char *sql, GError **error)
+{
+  char *msg = NULL;
+
+  if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    g_set_error(error, API_ERROR, API_ERROR_STORAGE, "database: %s", msg ? msg : "failed");
+    sqlite3_free(msg);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static sqlite3_stmt *
+prepare(sqlite3 *db, const char *sql, GError **error)
+{
+  sqlite3_stmt *st = NULL;
+
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+    set_db_error(error, db, "prepare");
+    return NULL;
+  }
+  return st;
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+  if (s == NULL)
+    sqlite3_bind_null(st, i);
+  else
+    sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+}
+
+static char *
+col_text(sqlite3_stmt *st, int i)
+{
+  const unsigned char *t = sqlite3_column_text(st, i);
+  return t ? g_strdup((const char *)t) : NULL;
+}
+
+static int
+get_user_version(sqlite3 *db)
+{
+  g_autoptr(sqlite3_stmt) st = NULL;
+
+  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+    return -1;
+  if (sqlite3_step(st) != SQLITE_ROW)
+    return -1;
+  return sqlite3_column_int(st, 0);
+}
+
+/* ---- transactions ------------------------------------------------------------------- */
+
+static gboolean
+tx_begin(SqliteStore *s, GError **error)
+{
+  /* IMMEDIATE takes the write lock now, so the audit head we read cannot move before
+   * our insert. */
+  return exec_sql(s->db, "BEGIN IMMEDIATE", error);
+}
+
+static gboolean
+tx_commit(SqliteStore *s, GError **error)
+{
+  if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    set_db_error(error, s->db, "commit");
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+tx_rollback(SqliteStore *s)
+{
+  sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Inside a transaction: seal @e after the current head and insert it. */
+static gboolean
+audit_insert_locked(SqliteStore *s, ApiAuditEntry *e, GError **error)
+{
+  g_autoptr(sqlite3_stmt) head = NULL;
+  g_autoptr(sqlite3_stmt) ins = NULL;
+  gint64 prev_id = 0;
+  g_autofree char *prev_hash = NULL;
+  int rc;
+
+  head = prepare(s->db, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", error);
+  if (head == NULL)
+    return FALSE;
+  rc = sqlite3_step(head);
+  if (rc == SQLITE_ROW) {
+    prev_id = sqlite3_column_int64(head, 0);
+    prev_hash = col_text(head, 1);
+  } else if (rc != SQLITE_DONE) {
+    set_db_error(error, s->db, "read audit head");
+    return FALSE;
+  }
+  api_audit_seal(e, prev_id, prev_hash);
+  ins = prepare(s->db,
+                "INSERT INTO audit (id, time, actor, action, subject, details, prev_hash, hash)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                error);
+  if (ins == NULL)
+    return FALSE;
+  sqlite3_bind_int64(ins, 1, e->id);
+  sqlite3_bind_int64(ins, 2, e->time);
+  bind_text(ins, 3, e->actor);
+  bind_text(ins, 4, e->action);
+  bind_text(ins, 5, e->subject);
+  bind_text(ins, 6, e->details);
+  bind_text(ins, 7, e->prev_hash);
+  bind_text(ins, 8, e->hash);
+  if (sqlite3_step(ins) != SQLITE_DONE) {
+    set_db_error(error, s->db, "append audit entry");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Run @st (a prepared write) and, when @audit is set, append it; one transaction.
+ * @expect_change: fail with NOT_FOUND when the statement changed no row. */
+static gboolean
+write_with_audit(SqliteStore *s, sqlite3_stmt *st, gboolean expect_change, const char *what,
+                 ApiAuditEntry *audit, GError **error)
+{
+  if (!tx_begin(s, error))
+    return FALSE;
+  if (sqlite3_step(st) != SQLITE_DONE) {
+    set_db_error(error, s->db, what);
+    goto fail;
+  }
+  if (expect_change && sqlite3_changes(s->db) == 0) {
+    g_set_error(error, API_ERROR, API_ERROR_NOT_FOUND, "%s: no such record", what);
+    goto fail;
+  }
+  if (audit != NULL && !audit_insert_locked(s, audit, error))
+    goto fail;
+  return tx_commit(s, error);
+fail:
+  tx_rollback(s);
+  return FALSE;
+}
+
+static gboolean
+check_writable_ro(SqliteStore *s, GError **error)
+{
+  if (s->readonly) {
+    g_set_error_literal(error, API_ERROR, API_ERROR_STORAGE, "database opened read-only");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* ---- vtable ------------------------------------------------------------------------- */
+
+static void
+sq_close(ApiStore *store)
+{
+  SqliteStore *s = (SqliteStore *)store;
+
+  /* sqlite3_close_v2 defers until statements are finalised; all of ours are scoped. */
+  sqlite3_close_v2(s->db);
+  g_mutex_clear(&s->lock);
+  g_free(s);
+}
+
+static int
+sq_schema_version(ApiStore *store)
+{
+  SqliteStore *s = (SqliteStore *)store;
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+
+  return get_user_version(s->db);
+}
+
+static gboolean
+sq_check_writable(ApiStore *store, GError **error)
+{
+  SqliteStore *s = (SqliteStore *)store;
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+
+  if (!check_writable_ro(s, error))
+    return FALSE;
+  /* Taking the write lock (BEGIN IMMEDIATE) and updating a row in place proves the
+   * file and its WAL index are writable; the rollback leaves no trace. */
+  if (!tx_begin(s, error))
+    return FALSE;
+  if (!exec_sql(s->db, "UPDATE signers SET state = state"
+                       " WHERE rowid = (SELECT min(rowid) FROM signers)",
+                error)) {
+    tx_rollback(s);
+    return FALSE;
+  }
+  tx_rollback(s);
+  return TRUE;
+}
+
+static gboolean
+sq_signer_insert(ApiStore *store, const ApiSigner *g, ApiAuditEntry *audit, GError **error)
+{
+  SqliteStore *s = (SqliteStore *)store;
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  g_autoptr(sqlite3_stmt) st = NULL;
+
+  if (!check_writable_ro(s, error))
+    return FALSE;
+  st = prepare(s->db,
+               "INSERT INTO signers (id, identifier, name, title, organization, state, created)"
+               " VALUES (?,?,?,?,?,?,?)",
+               error);
+  if (st == NULL)
+    return FALSE;
+  bind_text(st, 1, g->id);
+  bind_text(st, 2, g->identifier);
+  bind_text(st, 3, g->name);
+  bind_text(st, 4, g->title);
+  bind_text(st, 5, g->organization);
+  bind_text(st, 6, g->state ? g->state : "active");
+  sqlite3_bind_int64(st, 7, g->created);
+  return write_with_audit(s, st, FALSE, "create signer", audit, error);
+}
+
+static ApiSigner *
+row_signer(sqlite3_stmt *st)
+{
+  ApiSigner *g = g_new0(ApiSigner, 1);
+
+  g->id = col_text(st, 0);
+  g->identifier = col_text(st, 1);
+  g->name = col_text(st, 2);
+  g->title = col_text(st, 3);
+  g->organization = col_text(st, 4);
+  g->state = col_text(st, 5);
+  g->created = sqlite3_column_int64(st, 6);
+  return g;
+}
+
+#define SIGNER_COLS "id, identifier, name, title, organization, state, created"
+
+static ApiSigner *
+sq_signer_get(ApiStore *store, const char *id, GError **error)
+{
+  SqliteStore *s = (SqliteStore *)store;
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  g_autoptr(sqlite3_stmt) st = prepare(s->db, "SELECT " SIGNER_COLS " FROM signers WHERE id = ?",
+                                       error);
+  int rc;
+
+  if (st == NULL)
+    return NULL;
+  bind_text(st, 1, id);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW)
+    return row_signer(st);
+  if (rc == SQLITE_DONE)
+    g_set_error_literal(error, API_ERROR, API_ERROR_NOT_FOUND, "no such signer");
+  else
+    set_db_error(error, s->db, "read signer");
+  return NULL;
+}
+
+static GPtrArray *
+sq_signer_list(ApiStore *store, GError **error)
+{
+  SqliteStore *s = (SqliteStore *)store;
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  g_autoptr(sqlite3_stmt) st = prepare(s->db, "SELECT " SIGNER_COLS " FROM signers ORDER BY created, id",
+                                       error);
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)api_signer_free);
+  int rc;
+
+  if (st == NULL)
+    return NULL;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    g_ptr_array_add(out, row_signer(st));
+  if (rc != SQLITE_DONE) {
+    set_db_error(error, s->db, "list signers");
+    return NULL;
+  }
+  return g_steal_pointer(&out);
+}
+
+static gboolean
+sq_signer_set_state(ApiStore *store, const char *id, const char *state, ApiAuditEntry *audit,
+                    GError **error)
+{
+  SqliteStore *s = (SqliteStore *)store;
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  g_autoptr(sqlite3_stmt) st = NULL;
+
+  if (!check_writable_ro(s, error))
+    return FALSE;
+  st = prepare(s->db, "UPDATE signers SET state = ? WHERE id = ?", error);
+  if (st == NULL)
+    return FALSE;
+  bind_text(st, 1, state);
+  bind_text(st, 2, id);
+  return write_with_audit(s, st, TRUE, "update signer", audit, error);
+}
+
+static gboolean
+sq_token_insert(ApiStore *store, const ApiToken *t, ApiAuditEntry *audit, GError **error)
+{
+  SqliteStore *s = (SqliteStore *)store;
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  g_autoptr(sqlite3_stmt) st = NULL;
+
+  if (!check_writable_ro(s, error))
+    return FALSE;
+  st = prepare(s->db,
+               "INSERT INTO api_tokens (id, role, signer_id, label, hash, created, revoked)"
+               " VALUES (?,?,?,?,?,?,0)",
+               error);
+  if (st == NULL)
+    return FALSE;
+  bind_text(st, 1, t->id);
+  bind_text(st, 2, api_role_to_string(t->role));
+  bind_text(st, 3, t->signer_id);
+  bind_text(st, 4, t->label);
+  sqlite3_bind_blob(st, 5, t->hash, sizeof t->hash, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 6, t->created);
+  return write_with_audit(s, st, FALSE, "create token", audit, error);
+}
+
+static ApiToken *
+sq_token_find_by_hash(ApiStore *store, const guint8 hash[32], GError **error)
+{
+  SqliteStore *s = (SqliteStore *)store;
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  g_autoptr(sqlite3_stmt) st = prepare(
+    s->db, "SELECT id, role, signer_id, label, hash, created, revoked FROM api_tokens WHERE hash = ?",
+    error);
+  ApiToken *t;
+  int rc;
+
+  if (st == NULL)
+    return NULL;
+  sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_DONE) {
+    g_set_error_literal(error, API_ERROR, API_ERROR_NOT_FOUND, "no such token");
+    return NULL;
+  }
+  if (rc != SQLITE_ROW) {
+    set_db_error(error, s->db, "read token");
+    return NULL;
+  }
+  t = g_new0(ApiToken, 1);
+  t->id = col_text(st, 0);
+  {
+    g_autofree char *role = col_text(st, 1);
+    if (!api_role_from_string(role, &t->role))
+      t->role = API_ROLE_PUBLIC;
+  }
+  t->signer_id = col_text(st, 2);
+  t->label = col_text(st, 3);
+  if (sqlite3_column_bytes(st, 4) == 32)
+    memcpy(t->hash, sqlite3_column_blob(st, 4), 32);
+  t->created = sqlite3_column_int64(st, 5);
+  t->revoked = sqlite3_column_int64(st, 6);
+  return t;
+}
+
+static gboolean
+sq_token_revoke(ApiStore *store, const char *id, gint64 when, ApiAuditEntry *audit, GError **error)
+{
+  SqliteStore *s = (SqliteStore *)store;
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  g_autoptr(sqlite3_stmt) st = NULL;
+
+  if (!check_writable_ro(s, error))
+    return FALSE;
+  /* Revoking twice reports NOT_FOUND for the second call: there is no valid token left
+   * with that id, and the first revocation time is kept. */
+  st = prepare(s->db, "UPDATE api_tokens SET revoked = ? WHERE id = ? AND revoked = 0", error);
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_int64(st, 1, when > 0 ? when : 1);
+  bind_text(st, 2, id);
+  return write_with_audit(s, st, TRUE, "revoke token", audit, error);
+}
+
+static gboolean
+sq_key_insert(ApiStore *store, const ApiKey *k, ApiAuditEntry *audit, GError **error)
+{
+  SqliteStore *s = (SqliteStore *)store;
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  g_autoptr(sqlite3_stmt) st = NULL;
+  g_autoptr(sqlite3_stmt) hist = NULL;
+
+  if (!check_writable_ro(s, error))
+    return FALSE;
+  st = prepare(s->db,
+               "INSERT INTO keys (id, signer_id, pkcs11_uri, cert_pem, state, not_before, not_after,"
+               " created, updated) VALUES (?,?,?,?,?,?,?,?,?)",
+               error);
+  hist = prepare(s->db, "INSERT INTO key_history (key_id, time, state) VALUES (?,?,?)", error);
+  if (st == NULL || hist == NULL)
+    return FALSE;
+  bind_text(st, 1, k->id);
+  bind_text(st, 2, k->signer_id);
+  bind_text(st, 3, k->pkcs11_uri);
+  bind_text(st, 4, k->cert_pem);
+  bind_text(st, 5, k->state ? k->state : "generated");
+  sqlite3_bind_int64(st, 6, k->not_before);
+  sqlite3_bind_int64(st, 7, k->not_after);
+  sqlite3_bind_int64(st, 8, k->created);
+  sqlite3_bind_int64(st, 9, k->created);
+  bind_text(hist, 1, k->id);
+  sqlite3_bind_int64(hist, 2, k->created);
+  bind_text(hist, 3, k->state ? k->state : "generated");
+  if (!tx_begin(s, error))
+    return FALSE;
+  if (sqlite3_step(st) != SQLITE_DONE || sqlite3_step(hist) != SQLITE_DONE) {
+    set_db_error(error, s->db, "create key");
+    goto fail;
+  }
+  if (audit != NULL && !audit_insert_locked(s, audit, error))
+    goto fail;
+  return tx_commit(s, error);
+fail:
+  tx_rollback(s);
+  return FALSE;
+}
+
+static gboolean
+sq_key_set_state(ApiStore *store, const char *id, const char *state, gint64 when,
+                 ApiAuditEntry *audit, GError **error)
+{
+  SqliteStore *s = (SqliteStore *)store;
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  g_autoptr(sqlite3_stmt) st = NULL;
+  g_autoptr(sqlite3_stmt) hist = NULL;
+
+  if (!check_writable_ro(s, error))
+    return FALSE;
+  st = prepare(s->db, "UPDATE keys SET state = ?, updated = ? WHERE id = ?", error);
+  hist = prepare(s->db, "INSERT INTO key_history (key_id, time, state) VALUES (?,?,?)", error);
+  if (st == NULL || hist == NULL)
+    return FALSE;
+  bind_text(st, 1, state);
+  sqlite3_bind_int64(st, 2, when);
+  bind_text(st, 3, id);
+  bind_text(hist, 1, id);
+  sqlite3_bind_int64(hist, 2, when);
+  bind_text(hist, 3, state);
+  if (!tx_begin(s, error))
+    return FALSE;
+  if (sqlite3_step(st) != SQLITE_DONE) {
+    set_db_error(error, s->db, "update key");
+    goto fail;
+  }
+  if (sqlite3_changes(s->db) == 0) {
+    g_set_error_literal(error, API_ERROR, API_ERROR_NOT_FOUND, "no such key");
+    goto fail;
+  }
+  if (sqlite3_step(hist) != SQLITE_DONE) {
+    set_db_error(error, s->db, "key history");
+    goto fail;
+  }
+  if (audit != NULL && !audit_insert_locked(s, audit, error))
+    goto fail;
+  return tx_commit(s, error);
+fail:
+  tx_rollback(s);
+  return FALSE;
+}
+
+static GPtrArray *
+sq_key_list(ApiStore *store, const char *signer_id, GError **error)
+{
+  SqliteStore *s = (SqliteStore *)store;
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  g_autoptr(sqlite3_stmt) st = prepare(
+    s->db,
+    "SELECT id, signer_id, pkcs11_uri, cert_pem, state, not_before, not_after, created, updated"
+    " FROM keys WHERE ?1 IS NULL OR signer_id = ?1 ORDER BY created, id",
+    error);
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)api_key_free);
+  int rc;
+
+  if (st == NULL)
+    return NULL;
+  bind_text(st, 1, signer_id);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    ApiKey *k = g_new0(ApiKey, 1);
+    k->id = col_text(st, 0);
+    k->signer_id = col_text(st, 1);
+    k->pkcs11_uri = col_text(st, 2);
+    k->cert_pem = col_text(st, 3);
+    k->state = col_text(st, 4);
+    k->not_before = sqlite3_column_int64(st, 5);
+    k->not_after = sqlite3_column_int64(st, 6);
+    k->created = sqlite3_column_int64(st, 7);
+    k->updated = sqlite3_column_int64(st, 8);
+    g_ptr_array_add(out, k);
+  }
+  if (rc != SQLITE_DONE) {
+    set_db_error(error, s->db, "list keys");
+    return NULL;
+  }
+  return g_steal_pointer(&out);
+}
+
+static gboolean
+sq_document_insert(ApiStore *store, const ApiDocument *d, ApiAuditEntry *audit, GError **error)
+{
+  SqliteStore *s = (SqliteStore *)store;
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  g_autoptr(sqlite3_stmt) st = NULL;
+
+  if (!check_writable_ro(s, error))
+    return FALSE;
+  st = prepare(s->db,
+               "INSERT INTO documents (id, signer_id, key_id, signed_at, sha256, status,"
+               " idempotency_key, request_hash) VALUES (?,?,?,?,?,'valid',?,?)",
+               error);
+  if (st == NULL)
+    return FALSE;
+  bind_text(st, 1, d->id);
+  bind_text(st, 2, d->signer_id);
+  bind_text(st, 3, d->key_id);
+  sqlite3_bind_int64(st, 4, d->signed_at);
+  bind_text(st, 5, d->sha256);
+  bind_text(st, 6, d->idempotency_key);
+  bind_text(st, 7, d->request_hash);
+  return write_with_audit(s, st, FALSE, "record document", audit, error);
+}
+
+#define DOC_COLS                                                                                   \
+  "id, signer_id, key_id, signed_at, sha256, status, withdraw_reason, withdrawn_at,"              \
+  " idempotency_key, request_hash"
+
+static ApiDocument *
+doc_query(SqliteStore *s, sqlite3_stmt *st, GError **error)
+{
+  ApiDocument *d;
+  int rc = sqlite3_step(st);
+
+  if (rc == SQLITE_DONE) {
+    g_set_error_literal(error, API_ERROR, API_ERROR_NOT_FOUND, "no such document");
+    return NULL;
+  }
+  if (rc != SQLITE_ROW) {
+    set_db_error(error, s->db, "read document");
+    return NULL;
+  }
+  d = g_new0(ApiDocument, 1);
+  d->id = col_text(st, 0);
+  d->signer_id = col_text(st, 1);
+  d->key_id = col_text(st, 2);
+  d->signed_at = sqlite3_column_int64(st, 3);
+  d->sha256 = col_text(st, 4);
+  d->status = col_text(st, 5);
+  d->withdraw_reason = col_text(st, 6);
+  d->withdrawn_at = sqlite3_column_int64(st, 7);
+  d->idempotency_key = col_text(st, 8);
+  d->request_hash = col_text(st, 9);
+  return d;
+}
+
+static ApiDocument *
+sq_document_get(ApiStore *store, const char *id, GError **error)
+{
+  SqliteStore *s = (SqliteStore *)store;
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  g_autoptr(sqlite3_stmt) st = prepare(s->db, "SELECT " DOC_COLS " FROM documents WHERE id = ?",
+                                       error);
+
+  if (st == NULL)
+    return NULL;
+  bind_text(st, 1, id);
+  return doc_query(s, st, error);
+}
+
+static ApiDocument *
+sq_document_find_idempotent(ApiStore *store, const char *signer_id, const char *key,
+                            GError **error)
+{
+  SqliteStore *s = (SqliteStore *)store;
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  g_autoptr(sqlite3_stmt) st = prepare(
+    s->db, "SELECT " DOC_COLS " FROM documents WHERE signer_id = ? AND idempotency_key = ?", error);
+
+  if (st == NULL)
+    return NULL;
+  bind_text(st, 1, signer_id);
+  bind_text(st, 2, key);
+  return doc_query(s, st, error);
+}
+
+static gboolean
+sq_document_withdraw(ApiStore *store, const char *id, const char *reason, gint64 when,
+                     ApiAuditEntry *audit, GError **error)
+{
+  SqliteStore *s = (SqliteStore *)store;
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  g_autoptr(sqlite3_stmt) st = NULL;
+  g_autoptr(sqlite3_stmt) chk = NULL;
+  int rc;
+
+  if (!check_writable_ro(s, error))
+    return FALSE;
+  chk = prepare(s->db, "SELECT status FROM documents WHERE id = ?", error);
+  st = prepare(s->db,
+               "UPDATE documents SET status = 'withdrawn', withdraw_reason = ?, withdrawn_at = ?"
+               " WHERE id = ? AND status = 'valid'",
+               error);
+  if (chk == NULL || st == NULL)
+    return FALSE;
+  bind_text(chk, 1, id);
+  bind_text(st, 1, reason);
+  sqlite3_bind_int64(st, 2, when);
+  bind_text(st, 3, id);
+  if (!tx_begin(s, error))
+    return FALSE;
+  rc = sqlite3_step(chk);
+  if (rc == SQLITE_DONE) {
+    g_set_error_literal(error, API_ERROR, API_ERROR_NOT_FOUND, "no such document");
+    goto fail;
+  }
+  if (rc != SQLITE_ROW) {
+    set_db_error(error, s->db, "read document");
+    goto fail;
+  }
+  if (g_strcmp0((const char *)sqlite3_column_text(chk, 0), "valid") != 0) {
+    g_set_error_literal(error, API_ERROR, API_ERROR_CONFLICT, "document is already withdrawn");
+    goto fail;
+  }
+  if (sqlite3_step(st) != SQLITE_DONE) {
+    set_db_error(error, s->db, "withdraw document");
+    goto fail;
+  }
+  if (audit != NULL && !audit_insert_locked(s, audit, error))
+    goto fail;
+  return tx_commit(s, error);
+fail:
+  tx_rollback(s);
+  return FALSE;
+}
+
+static gboolean
+sq_audit_append(ApiStore *store, ApiAuditEntry *entry, GError **error)
+{
+  SqliteStore *s = (SqliteStore *)store;
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+
+  if (!check_writable_ro(s, error))
+    return FALSE;
+  if (!tx_begin(s, error))
+    return FALSE;
+  if (!audit_insert_locked(s, entry, error)) {
+    tx_rollback(s);
+    return FALSE;
+  }
+  return tx_commit(s, error);
+}
+
+static GPtrArray *
+sq_audit_list(ApiStore *store, const ApiAuditFilter *f, GError **error)
+{
+  SqliteStore *s = (SqliteStore *)store;
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  g_autoptr(sqlite3_stmt) st = prepare(
+    s->db,
+    "SELECT id, time, actor, action, subject, details, prev_hash, hash FROM audit"
+    " WHERE id > ?1 AND time >= ?2 AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR actor = ?4)"
+    " ORDER BY id LIMIT ?5",
+    error);
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)api_audit_entry_free);
+  int rc;
+
+  if (st == NULL)
+    return NULL;
+  sqlite3_bind_int64(st, 1, f->after_id);
+  sqlite3_bind_int64(st, 2, f->since);
+  bind_text(st, 3, f->action);
+  bind_text(st, 4, f->actor);
+  sqlite3_bind_int64(st, 5, f->limit ? f->limit : API_STORE_AUDIT_PAGE);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    ApiAuditEntry *e = g_new0(ApiAuditEntry, 1);
+    e->id = sqlite3_column_int64(st, 0);
+    e->time = sqlite3_column_int64(st, 1);
+    e->actor = col_text(st, 2);
+    e->action = col_text(st, 3);
+    e->subject = col_text(st, 4);
+    e->details = col_text(st, 5);
+    e->prev_hash = col_text(st, 6);
+    e->hash = col_text(st, 7);
+    g_ptr_array_add(out, e);
+  }
+  if (rc != SQLITE_DONE) {
+    set_db_error(error, s->db, "read audit log");
+    return NULL;
+  }
+  return g_steal_pointer(&out);
+}
+
+static const ApiStoreOps sqlite_ops = {
+  .name = "sqlite",
+  .close = sq_close,
+  .schema_version = sq_schema_version,
+  .check_writable = sq_check_writable,
+  .signer_insert = sq_signer_insert,
+  .signer_get = sq_signer_get,
+  .signer_list = sq_signer_list,
+  .signer_set_state = sq_signer_set_state,
+  .token_insert = sq_token_insert,
+  .token_find_by_hash = sq_token_find_by_hash,
+  .token_revoke = sq_token_revoke,
+  .key_insert = sq_key_insert,
+  .key_set_state = sq_key_set_state,
+  .key_list = sq_key_list,
+  .document_insert = sq_document_insert,
+  .document_get = sq_document_get,
+  .document_find_idempotent = sq_document_find_idempotent,
+  .document_withdraw = sq_document_withdraw,
+  .audit_append = sq_audit_append,
+  .audit_list = sq_audit_list,
+};
+
+/* ---- open and migrate --------------------------------------------------------------- */
+
+static gboolean
+migrate(sqlite3 *db, int target, GError **error)
+{
+  int v = get_user_version(db);
+
+  if (v < 0) {
+    set_db_error(error, db, "read schema version");
+    return FALSE;
+  }
+  if (v > API_STORE_SCHEMA_VERSION) {
+    g_set_error(error, API_ERROR, API_ERROR_SCHEMA,
+                "database schema version %d is newer than this program's (%d): upgrade tte", v,
+                API_STORE_SCHEMA_VERSION);
+    return FALSE;
+  }
+  for (; v < target; v++) {
+    g_autofree char *bump = g_strdup_printf("PRAGMA user_version = %d", v + 1);
+
+    /* Each step and its version bump commit together: a crash leaves a consistent
+     * earlier version that the next start continues from. */
+    if (!exec_sql(db, "BEGIN IMMEDIATE", error))
+      return FALSE;
+    if (!exec_sql(db, migrations[v], error) || !exec_sql(db, bump, error)) {
+      sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+      g_prefix_error(error, "migration to schema version %d: ", v + 1);
+      return FALSE;
+    }
+    if (!exec_sql(db, "COMMIT", error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static ApiStore *
+open_full(const char *path, guint busy_ms, int target, gboolean readonly, GError **error)
+{
+  sqlite3 *db = NULL;
+  SqliteStore *s;
+  gboolean existed = g_file_test(path, G_FILE_TEST_EXISTS);
+  int flags = SQLITE_OPEN_NOMUTEX | (readonly ? SQLITE_OPEN_READONLY
+                                              : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+
+  if (target < 1 || target > API_STORE_SCHEMA_VERSION) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT, "schema version %d unknown", target);
+    return NULL;
+  }
+  if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+    g_set_error(error, API_ERROR, API_ERROR_STORAGE, "database %s: %s", path,
+                db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close_v2(db);
+    return NULL;
+  }
+  /* The file holds token hashes and the audit log: keep it to the service user. */
+  if (!existed && !readonly)
+    (void)g_chmod(path, 0600);
+  sqlite3_busy_timeout(db, (int)MIN(busy_ms, (guint)G_MAXINT));
+  sqlite3_extended_result_codes(db, 1);
+  if (!readonly) {
+    g_autoptr(sqlite3_stmt) st = NULL;
+    const unsigned char *mode = NULL;
+
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW ||
+        (mode = sqlite3_column_text(st, 0)) == NULL ||
+        g_ascii_strcasecmp((const char *)mode, "wal") != 0) {
+      g_set_error(error, API_ERROR, API_ERROR_STORAGE, "database %s: cannot enable WAL mode: %s",
+                  path, sqlite3_errmsg(db));
+      g_clear_pointer(&st, sqlite3_finalize);
+      sqlite3_close_v2(db);
+      return NULL;
+    }
+  }
+  /* FULL: in WAL mode this fsyncs the WAL at every commit, so an audit entry or a
+   * document record survives power loss once the call returns. */
+  if (!exec_sql(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", error) ||
+      (!readonly && !migrate(db, target, error))) {
+    g_prefix_error(error, "%s: ", path);
+    sqlite3_close_v2(db);
+    return NULL;
+  }
+  if (readonly && get_user_version(db) > API_STORE_SCHEMA_VERSION) {
+    g_set_error(error, API_ERROR, API_ERROR_SCHEMA, "%s: database schema is newer than this program",
+                path);
+    sqlite3_close_v2(db);
+    return NULL;
+  }
+  s = g_new0(SqliteStore, 1);
+  s->parent.ops = &sqlite_ops;
+  s->db = db;
+  s->readonly = readonly;
+  g_mutex_init(&s->lock);
+  return &s->parent;
+}
+
+ApiStore *
+api_store_open_sqlite(const char *path, guint busy_timeout_ms, GError **error)
+{
+  return open_full(path, busy_timeout_ms, API_STORE_SCHEMA_VERSION, FALSE, error);
+}
+
+ApiStore *
+api_store_open_sqlite_at(const char *path, guint busy_timeout_ms, int target_version,
+                         GError **error)
+{
+  return open_full(path, busy_timeout_ms, target_version, FALSE, error);
+}
+
+ApiStore *
+api_store_open_sqlite_readonly(const char *path, GError **error)
+{
+  if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_IO, "%s: no such database file", path);
+    return NULL;
+  }
+  return open_full(path, 5000, API_STORE_SCHEMA_VERSION, TRUE, error);
+}
