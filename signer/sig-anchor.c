@@ -1,0 +1,89 @@
+/* sig-anchor.c — text-anchor placement via poppler; see sig-anchor.h. */
+#include "sig-anchor.h"
+
+#include <poppler.h>
+#include <string.h>
+
+#include "tte-error.h"
+#include "tte-limits.h"
+
+static void
+free_rects(GList *l)
+{
+  g_list_free_full(l, (GDestroyNotify)poppler_rectangle_free);
+}
+
+gboolean
+sig_anchor_find(GBytes *pdf, const char *text, guint occurrence, guint *page_index,
+                double reader_rect[4], GError **error)
+{
+  PopplerDocument *doc; /* poppler-glib 22.12 has no g_autoptr support */
+  g_autoptr(GError) perr = NULL;
+  guint seen = 0;
+  int n_pages;
+
+  if (text == NULL || *text == '\0' || strlen(text) > SIG_ANCHOR_TEXT_MAX_LEN ||
+      !g_utf8_validate(text, -1, NULL)) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT,
+                "anchor text must be 1 to %u bytes of UTF-8", SIG_ANCHOR_TEXT_MAX_LEN);
+    return FALSE;
+  }
+  if (g_bytes_get_size(pdf) > TTE_LIMIT_PDF_MAX_SIZE) {
+    g_set_error_literal(error, TTE_ERROR, TTE_ERROR_LIMIT,
+                        "PDF exceeds TTE_LIMIT_PDF_MAX_SIZE");
+    return FALSE;
+  }
+  doc = poppler_document_new_from_bytes(pdf, NULL, &perr);
+  if (doc == NULL) {
+    int code = TTE_ERROR_NOT_PDF;
+    if (g_error_matches(perr, POPPLER_ERROR, POPPLER_ERROR_ENCRYPTED))
+      code = TTE_ERROR_PDF_ENCRYPTED;
+    else if (g_error_matches(perr, POPPLER_ERROR, POPPLER_ERROR_DAMAGED))
+      code = TTE_ERROR_PDF_DAMAGED;
+    g_set_error(error, TTE_ERROR, code, "cannot search the PDF for the anchor: %s",
+                perr->message);
+    return FALSE;
+  }
+  n_pages = poppler_document_get_n_pages(doc);
+  if (n_pages < 0 || (guint)n_pages > TTE_LIMIT_PDF_MAX_PAGES) {
+    g_set_error_literal(error, TTE_ERROR, TTE_ERROR_LIMIT,
+                        "PDF has more pages than TTE_LIMIT_PDF_MAX_PAGES");
+    g_object_unref(doc);
+    return FALSE;
+  }
+  for (int i = 0; i < n_pages; i++) {
+    PopplerPage *page = poppler_document_get_page(doc, i);
+    GList *matches;
+    guint n;
+
+    if (page == NULL)
+      continue;
+    matches = poppler_page_find_text_with_options(page, text, POPPLER_FIND_CASE_SENSITIVE);
+    g_object_unref(page);
+    n = g_list_length(matches);
+    if (occurrence - seen < n) {
+      /* poppler already reports matches in reader space: its text page is laid out
+       * with the page's /Rotate applied, origin at the CropBox, y flipped upwards. */
+      const PopplerRectangle *r = g_list_nth_data(matches, occurrence - seen);
+      reader_rect[0] = MIN(r->x1, r->x2);
+      reader_rect[1] = MIN(r->y1, r->y2);
+      reader_rect[2] = MAX(r->x1, r->x2);
+      reader_rect[3] = MAX(r->y1, r->y2);
+      *page_index = (guint)i;
+      free_rects(matches);
+      g_object_unref(doc);
+      return TRUE;
+    }
+    seen += n;
+    free_rects(matches);
+  }
+  g_object_unref(doc);
+  if (seen == 0)
+    g_set_error(error, TTE_ERROR, TTE_ERROR_ANCHOR_NOT_FOUND, "anchor text \"%s\" not found",
+                text);
+  else
+    g_set_error(error, TTE_ERROR, TTE_ERROR_ANCHOR_NOT_FOUND,
+                "anchor text \"%s\" occurs %u times; occurrence %u (0-based) does not exist",
+                text, seen, occurrence);
+  return FALSE;
+}
