@@ -7,6 +7,8 @@
 #include "tte-error.h"
 #include "tte-limits.h"
 
+static GMutex open_lock;
+
 static void
 free_rects(GList *l)
 {
@@ -33,7 +35,11 @@ sig_anchor_find(GBytes *pdf, const char *text, guint occurrence, guint *page_ind
                         "PDF exceeds TTE_LIMIT_PDF_MAX_SIZE");
     return FALSE;
   }
+  /* poppler-glib creates its process-wide GlobalParams lazily, unguarded, when the
+   * first document is opened; the service searches anchors from several threads. */
+  g_mutex_lock(&open_lock);
   doc = poppler_document_new_from_bytes(pdf, NULL, &perr);
+  g_mutex_unlock(&open_lock);
   if (doc == NULL) {
     int code = TTE_ERROR_NOT_PDF;
     if (g_error_matches(perr, POPPLER_ERROR, POPPLER_ERROR_ENCRYPTED))

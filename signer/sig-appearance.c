@@ -41,7 +41,7 @@
 
 /* Layout constants (points unless said otherwise). */
 #define STAMP_MAX_FONT_SIZE 10.0
-#define STAMP_MIN_FONT_SIZE 4.0
+#define STAMP_MIN_FONT_SIZE 5.0 /* still legible on a printed letter */
 #define STAMP_FONT_STEP 0.25
 #define STAMP_LEADING 1.18     /* line height / font size */
 #define STAMP_ASCENT 0.93      /* baseline below the line top, / font size */
@@ -597,7 +597,6 @@ subset_from_ttf(const Ttf *t, const gunichar *chars_in, gsize n_chars, GError **
   OutTable tables[10];
   guint ntables = 0, nuniq = 0, n_new = 0;
   guint32 head_offset = 0;
-  gboolean ok = FALSE;
 
   /* Unique sorted BMP characters (the cmap we write needs them ascending). */
   memcpy(chars, chars_in, n_chars * sizeof(gunichar));
@@ -779,12 +778,8 @@ subset_from_ttf(const Ttf *t, const gunichar *chars_in, gsize n_chars, GError **
     }
     set_u32(out->data + head_offset + 8, 0xB1B0AFBAu - table_checksum(out->data, out->len));
   }
-  ok = TRUE;
-
   for (guint i = 0; i < ntables; i++)
     g_bytes_unref(tables[i].data);
-  if (!ok)
-    return NULL;
   return g_byte_array_free_to_bytes(g_steal_pointer(&out));
 }
 
@@ -845,7 +840,10 @@ stamp_font_load(const char *path, GError **error)
   for (guint code = 0; code < 256; code++) {
     gunichar u = winansi_to_unicode((guint8)code);
     guint g = u != 0 ? ttf_glyph_for(&f->ttf, u) : 0;
-    f->width[code] = (guint16)MIN(ttf_advance(&f->ttf, g) * 1000u / f->ttf.units_per_em, 65535u);
+    /* Rounded, not truncated: PDF/A validators compare /Widths with the font's own
+     * advance and allow one unit of difference. */
+    f->width[code] = (guint16)MIN((ttf_advance(&f->ttf, g) * 1000u + f->ttf.units_per_em / 2) /
+                                      f->ttf.units_per_em, 65535u);
   }
   return g_steal_pointer(&f);
 }
@@ -1263,8 +1261,12 @@ sig_appearance_format_time(GDateTime *time, GTimeZone *tz, const char *label)
 typedef struct {
   StampFont *font;
   double scale; /* × base size */
+  guint drop;   /* 0 = always shown; else dropped, lowest first, when the box is too small */
   char *text;   /* WinAnsi */
 } Para;
+
+/* Highest Para.drop in use. */
+#define STAMP_MAX_DROP 5
 
 typedef struct {
   StampFont *font;
@@ -1321,8 +1323,9 @@ wrap_para(GArray *lines, const Para *p, double size, double maxw)
     }
     while (text_width(p->font, w, wl, size) > maxw) {
       gsize k = 1;
-      while (k < wl && text_width(p->font, w, k + 1, size) <= maxw)
-        k++;
+      double acc = text_width(p->font, w, 1, size);
+      while (k < wl && acc + text_width(p->font, w + k, 1, size) <= maxw)
+        acc += text_width(p->font, w + k++, 1, size);
       add_line(lines, p->font, size, w, k);
       w += k;
       wl -= k;
@@ -1350,11 +1353,11 @@ append_pdf_string(GString *cs, const char *s)
 }
 
 static gboolean
-add_para(GArray *paras, StampFont *font, double scale, const char *prefix, const char *utf8,
-         const char *what, GError **error)
+add_para(GArray *paras, StampFont *font, double scale, guint drop, const char *prefix,
+         const char *utf8, const char *what, GError **error)
 {
   g_autofree char *full = NULL;
-  Para p = { font, scale, NULL };
+  Para p = { font, scale, drop, NULL };
 
   if (utf8 == NULL || *utf8 == '\0')
     return TRUE;
@@ -1384,7 +1387,7 @@ sig_appearance_emit(const SigStamp *stamp, double width, double height, const do
   gboolean have_qr = stamp->qr_url != NULL && *stamp->qr_url != '\0';
   double pad, qr_side = 0, img_w = 0, img_h = 0, tx0, tx1, avail_h, size, total = 0;
   guint img_num = 0, form_num;
-  gboolean ok = FALSE;
+  gboolean ok = FALSE, fitted = FALSE;
 
   g_array_set_clear_func(paras, para_clear);
   g_array_set_clear_func(lines, line_clear);
@@ -1419,14 +1422,16 @@ sig_appearance_emit(const SigStamp *stamp, double width, double height, const do
   bold = bold_owned != NULL ? bold_owned : regular;
 
   when = sig_appearance_format_time(stamp->time, stamp->time_zone, stamp->timezone_label);
-  if (!add_para(paras, regular, 0.85, NULL, "Ditandatangani secara elektronik oleh:", "header",
-                error) ||
-      !add_para(paras, bold, 1.15, NULL, stamp->signer_name, "name", error) ||
-      !add_para(paras, regular, 1.0, NULL, stamp->title, "title", error) ||
-      !add_para(paras, regular, 1.0, NULL, stamp->organization, "organization", error) ||
-      !add_para(paras, regular, 0.85, NULL, when, "time label", error) ||
-      !add_para(paras, regular, 0.85, "Alasan: ", stamp->reason, "reason", error) ||
-      !add_para(paras, regular, 0.85, "Lokasi: ", stamp->location, "location", error))
+  /* Who signed and when are never dropped; the rest gives way, least important first,
+   * when a small existing field cannot hold everything even at the minimum size. */
+  if (!add_para(paras, regular, 0.85, 3, NULL, "Ditandatangani secara elektronik oleh:",
+                "header", error) ||
+      !add_para(paras, bold, 1.15, 0, NULL, stamp->signer_name, "name", error) ||
+      !add_para(paras, regular, 1.0, 5, NULL, stamp->title, "title", error) ||
+      !add_para(paras, regular, 1.0, 4, NULL, stamp->organization, "organization", error) ||
+      !add_para(paras, regular, 0.85, 0, NULL, when, "time label", error) ||
+      !add_para(paras, regular, 0.85, 2, "Alasan: ", stamp->reason, "reason", error) ||
+      !add_para(paras, regular, 0.85, 1, "Lokasi: ", stamp->location, "location", error))
     return FALSE;
 
   /* Columns: [QR][text][image] with the QR on the left, mirrored with it on the right;
@@ -1467,22 +1472,30 @@ sig_appearance_emit(const SigStamp *stamp, double width, double height, const do
     goto out;
   }
 
-  /* Largest base size at which every paragraph, wrapped, fits the height. */
+  /* Largest base size at which every paragraph, wrapped, fits the height; only when
+   * even the minimum size fails are optional paragraphs dropped. */
   avail_h = height - 2 * pad;
-  for (size = STAMP_MAX_FONT_SIZE; size >= STAMP_MIN_FONT_SIZE - 1e-9; size -= STAMP_FONT_STEP) {
-    g_array_set_size(lines, 0);
-    total = 0;
-    for (guint i = 0; i < paras->len; i++)
-      wrap_para(lines, &g_array_index(paras, Para, i), size * g_array_index(paras, Para, i).scale,
-                tx1 - tx0);
-    for (guint i = 0; i < lines->len; i++)
-      total += g_array_index(lines, Line, i).size * STAMP_LEADING;
-    if (total <= avail_h)
-      break;
+  for (guint level = 0; level <= STAMP_MAX_DROP && !fitted; level++) {
+    for (size = STAMP_MAX_FONT_SIZE; size >= STAMP_MIN_FONT_SIZE - 1e-9; size -= STAMP_FONT_STEP) {
+      g_array_set_size(lines, 0);
+      total = 0;
+      for (guint i = 0; i < paras->len; i++) {
+        const Para *p = &g_array_index(paras, Para, i);
+        if (p->drop == 0 || p->drop > level)
+          wrap_para(lines, p, size * p->scale, tx1 - tx0);
+      }
+      for (guint i = 0; i < lines->len; i++)
+        total += g_array_index(lines, Line, i).size * STAMP_LEADING;
+      if (total <= avail_h) {
+        fitted = TRUE;
+        break;
+      }
+    }
   }
-  if (total > avail_h) {
+  if (!fitted) {
     g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT,
-                "stamp box %g x %g pt is too small for its text even at %g pt", width, height,
+                "stamp box %g x %g pt is too small for the signer's name and the time even at %g pt",
+                width, height,
                 STAMP_MIN_FONT_SIZE);
     goto out;
   }

@@ -40,8 +40,8 @@ typedef struct {
   const char *qr_url;         /* verification URL, or NULL for no QR code */
   SigQrPosition qr_position;
   const char *font_path;      /* TrueType font; NULL = SIG_APPEARANCE_DEFAULT_FONT */
-  const char *bold_font_path; /* for the name; NULL = SIG_APPEARANCE_DEFAULT_BOLD_FONT if it
-                               * exists, else the regular font */
+  const char *bold_font_path; /* for the name; NULL = the regular font when @font_path is
+                               * set, else SIG_APPEARANCE_DEFAULT_BOLD_FONT if it exists */
 } SigStamp;
 
 #define SIG_APPEARANCE_DEFAULT_FONT "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -56,8 +56,11 @@ typedef struct {
  * embedded font programs, image XObject) through @sink.  On success
  * *@out_xobject_num is the Form's object number, for the widget's /AP << /N n 0 R >>.
  * @matrix is SigPlacement.matrix (NULL = identity).
- * Errors: TTE_ERROR_INVALID_ARGUMENT (missing name/time, box too small for the text
- * at the minimum font size, bad UTF-8), TTE_ERROR_LIMIT (image, font or text over its
+ * Layout: text shrinks (10 pt down to 5 pt) and wraps to fit; if it still does not fit,
+ * location, reason, the header line, organization and title are left out in that
+ * order — the name and the time always stay.
+ * Errors: TTE_ERROR_INVALID_ARGUMENT (missing name/time, box too small for name and
+ * time at the minimum font size, bad UTF-8), TTE_ERROR_LIMIT (image, font or text over its
  * limit), TTE_ERROR_IO (unreadable file), TTE_ERROR_NOT_SUPPORTED (image kind or font
  * format we do not handle), or whatever the sink reports. */
 gboolean sig_appearance_emit(const SigStamp *stamp, double width, double height,

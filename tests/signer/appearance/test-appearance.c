@@ -602,7 +602,29 @@ test_font_subset(void)
   g_assert_cmpmem(g_bytes_get_data(sub2, NULL), g_bytes_get_size(sub2), g_bytes_get_data(sub, NULL),
                   g_bytes_get_size(sub));
 
-  /* Hostile inputs: truncations at every length of the header region fail cleanly. */
+  /* Hostile inputs: random byte changes anywhere in a (small, all-relevant) font either
+   * give a font or an error — never a read out of bounds (ASan watches). */
+  {
+    g_autoptr(GRand) rnd = g_rand_new_with_seed(20261127);
+    gsize n = g_bytes_get_size(sub);
+    for (guint iter = 0; iter < 400; iter++) {
+      guint8 *m = g_memdup2(g_bytes_get_data(sub, NULL), n);
+      g_autoptr(GBytes) mb = NULL, res = NULL;
+      guint flips = (guint)g_rand_int_range(rnd, 1, 9);
+      for (guint k = 0; k < flips; k++) {
+        /* Half the hits go to the table directory and the small tables after it. */
+        gsize at = g_rand_boolean(rnd) ? (gsize)g_rand_int_range(rnd, 0, 400)
+                                       : (gsize)g_rand_int_range(rnd, 0, (gint32)n);
+        m[at] = (guint8)g_rand_int_range(rnd, 0, 256);
+      }
+      mb = g_bytes_new_take(m, n);
+      res = sig_font_subset(mb, chars, G_N_ELEMENTS(chars), &error);
+      g_assert_true((res == NULL) == (error != NULL));
+      g_clear_error(&error);
+    }
+  }
+
+  /* Truncations at every length of the header region fail cleanly. */
   for (gsize n = 0; n < 400; n += 7) {
     g_autoptr(GBytes) cut = g_bytes_new_from_bytes(font, 0, n);
     g_autoptr(GBytes) res = sig_font_subset(cut, chars, 3, &error);
@@ -779,6 +801,9 @@ test_stamp_fit_and_errors(void)
   g_assert_false(sig_appearance_emit(&s, 60, 20, NULL, &ts.sink, &form, &error));
   g_assert_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT);
   g_clear_error(&error);
+  g_assert_false(sig_appearance_emit(&s, 10, 80, NULL, &ts.sink, &form, &error));
+  g_assert_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT);
+  g_clear_error(&error);
 
   default_stamp(&s, t, NULL);
   s.signer_name = NULL;
@@ -807,6 +832,31 @@ test_stamp_fit_and_errors(void)
     g_clear_error(&error);
   }
   g_ptr_array_unref(ts.objs);
+}
+
+/* A small existing field: optional lines give way, name and time stay. */
+static void
+test_stamp_small_field(void)
+{
+  g_autoptr(GDateTime) t = signing_time();
+  g_autoptr(GTimeZone) tz = g_time_zone_new_identifier("+08:00");
+  SigStamp s;
+  const double rect[4] = { 100, 100, 150, 28 };
+  g_autofree char *pdf = NULL;
+
+  if (!have_tool("pdftotext"))
+    return;
+  default_stamp(&s, t, tz);
+  pdf = make_stamped_pdf(&s, letter, NULL, 0, rect, NULL, NULL);
+  {
+    const char *argv[] = { "pdftotext", "-raw", pdf, "-", NULL };
+    g_autofree char *out = run(argv, NULL);
+    g_test_message("%s", out);
+    g_assert_nonnull(strstr(out, "Iqbal"));
+    g_assert_nonnull(strstr(out, "14:05 WITA"));
+    g_assert_null(strstr(out, "Lokasi"));
+  }
+  drop_file(pdf);
 }
 
 /* ------------------------------------------------------------------------------ */
@@ -951,6 +1001,29 @@ test_image_hostile(void)
   };
 
   tsink_init(&ts, FIRST_FREE);
+  /* Mutated JPEG headers and PNGs: an image or an error, never a crash. */
+  {
+    g_autoptr(GRand) rnd = g_rand_new_with_seed(7);
+    g_autofree char *png_path = write_png(40, 30, TRUE);
+    g_autofree char *png = NULL;
+    gsize png_len;
+    g_assert_true(g_file_get_contents(png_path, &png, &png_len, NULL));
+    g_unlink(png_path);
+    for (guint iter = 0; iter < 150; iter++) {
+      gboolean jpeg = iter % 2 == 0;
+      gsize n = jpeg ? sizeof cmyk_jpeg : png_len;
+      guint8 *m = g_memdup2(jpeg ? (const void *)cmyk_jpeg : (const void *)png, n);
+      g_autoptr(GBytes) b = NULL;
+      for (guint k = 0; k < 3; k++)
+        m[g_rand_int_range(rnd, jpeg ? 2 : 8, (gint32)n)] = (guint8)g_rand_int_range(rnd, 0, 256);
+      b = g_bytes_new_take(m, n);
+      default_stamp(&s, t, NULL);
+      s.image_data = b;
+      if (!sig_appearance_emit(&s, 300, 100, NULL, &ts.sink, &form, &error))
+        g_assert_nonnull(error);
+      g_clear_error(&error);
+    }
+  }
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_autoptr(GBytes) b = g_bytes_new_static(cases[i].data, cases[i].len);
     default_stamp(&s, t, NULL);
@@ -1153,6 +1226,7 @@ main(int argc, char **argv)
     g_test_add_data_func(name, &cases[i], test_stamp_rendered_position);
   }
   g_test_add_func("/signer/appearance/fit-and-errors", test_stamp_fit_and_errors);
+  g_test_add_func("/signer/appearance/small-field", test_stamp_small_field);
   g_test_add_func("/signer/appearance/image-png", test_image_png);
   g_test_add_func("/signer/appearance/image-jpeg", test_image_jpeg);
   g_test_add_func("/signer/appearance/image-hostile", test_image_hostile);
