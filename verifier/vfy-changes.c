@@ -897,6 +897,30 @@ qp_open(Qp *p, const guint8 *data, gsize len, const char *desc, GError **error)
   return TRUE;
 }
 
+/* Dictionary lookups that see through streams: qpdf's own return null for a stream. */
+static qpdf_oh
+qk(qpdf_data q, qpdf_oh oh, const char *key)
+{
+  if (qpdf_oh_is_stream(q, oh)) {
+    qpdf_oh d = qpdf_oh_get_dict(q, oh);
+    qpdf_oh v = qpdf_oh_get_key(q, d, key);
+    qpdf_oh_release(q, d);
+    return v;
+  }
+  if (!qpdf_oh_is_dictionary(q, oh))
+    return qpdf_oh_new_null(q);
+  return qpdf_oh_get_key(q, oh, key);
+}
+
+static gboolean
+qhas(qpdf_data q, qpdf_oh oh, const char *key)
+{
+  qpdf_oh v = qk(q, oh, key);
+  gboolean r = !qpdf_oh_is_null(q, v);
+  qpdf_oh_release(q, v);
+  return r;
+}
+
 /* Copy of the unparsed form (qpdf's string lives only until the next call). */
 static char *
 qp_unparse(Qp *p, qpdf_oh oh)
@@ -917,7 +941,7 @@ qp_dict_keys(Qp *p, qpdf_oh dict)
 static gboolean
 qp_name_is(Qp *p, qpdf_oh dict, const char *key, const char *name)
 {
-  qpdf_oh v = qpdf_oh_get_key(p->q, dict, key);
+  qpdf_oh v = qk(p->q, dict, key);
   gboolean r = qpdf_oh_is_name_and_equals(p->q, v, name);
   qpdf_oh_release(p->q, v);
   return r;
@@ -926,7 +950,7 @@ qp_name_is(Qp *p, qpdf_oh dict, const char *key, const char *name)
 static gint64
 qp_int_key(Qp *p, qpdf_oh dict, const char *key, gint64 dflt)
 {
-  qpdf_oh v = qpdf_oh_get_key(p->q, dict, key);
+  qpdf_oh v = qk(p->q, dict, key);
   gint64 r = qpdf_oh_is_integer(p->q, v) ? qpdf_oh_get_int_value(p->q, v) : dflt;
   qpdf_oh_release(p->q, v);
   return r;
@@ -1090,7 +1114,7 @@ walk_value(Walk *w, guint self, qpdf_oh oh, Ctx ctx, guint ap_owner, gboolean si
         continue;
       if (cc == CTX_AP && ctx != CTX_AP)
         owner = self;
-      v = qpdf_oh_get_key(q, d, k);
+      v = qk(q, d, k);
       ok = walk_value(w, self, v, cc, owner, sig_field, depth + 1, error);
       qpdf_oh_release(q, v);
     }
@@ -1158,7 +1182,7 @@ qp_is_sig_field(Qp *p, qpdf_oh oh, guint max_depth)
   qpdf_oh cur = qpdf_oh_new_object(p->q, oh);
   gboolean sig = FALSE;
   for (guint i = 0; i < max_depth && qpdf_oh_is_dictionary(p->q, cur); i++) {
-    qpdf_oh ft = qpdf_oh_get_key(p->q, cur, "/FT");
+    qpdf_oh ft = qk(p->q, cur, "/FT");
     qpdf_oh parent;
     if (!qpdf_oh_is_null(p->q, ft)) {
       sig = qpdf_oh_is_name_and_equals(p->q, ft, "/Sig");
@@ -1166,7 +1190,7 @@ qp_is_sig_field(Qp *p, qpdf_oh oh, guint max_depth)
       break;
     }
     qpdf_oh_release(p->q, ft);
-    parent = qpdf_oh_get_key(p->q, cur, "/Parent");
+    parent = qk(p->q, cur, "/Parent");
     qpdf_oh_release(p->q, cur);
     cur = parent;
   }
@@ -1183,7 +1207,7 @@ walk_roles(Walk *w, GError **error)
 
   for (guint i = 0; i < keys->len; i++) {
     const char *k = g_ptr_array_index(keys, i);
-    qpdf_oh v = qpdf_oh_get_key(q, trailer, k);
+    qpdf_oh v = qk(q, trailer, k);
     Ctx cc = strcmp(k, "/Root") == 0 ? CTX_CATALOG
              : strcmp(k, "/Info") == 0 ? CTX_INFO
                                        : CTX_OTHER;
@@ -1223,6 +1247,14 @@ walk_roles(Walk *w, GError **error)
     if (qp_error(w->qp, "reading an object", error)) {
       qpdf_oh_release(q, oh);
       return FALSE;
+    }
+    /* A page reached from anywhere but the page tree is a destination or a back link
+     * (/Dest, /OpenAction, outlines, /Pg): the page is judged as a page, not as that. */
+    if (it.ctx != CTX_PAGENODE && it.ctx != CTX_PAGE && it.ctx != CTX_PAGETREE &&
+        (qp_name_is(w->qp, oh, "/Type", "/Page") || qp_name_is(w->qp, oh, "/Type", "/Pages"))) {
+      r->roles &= ~(1u << it.ctx);
+      qpdf_oh_release(q, oh);
+      continue;
     }
     if (it.ctx == CTX_PAGENODE) {
       it.ctx = qp_name_is(w->qp, oh, "/Type", "/Pages") ? CTX_PAGETREE : CTX_PAGE;
@@ -1326,7 +1358,7 @@ diff_keys(Qp *a, qpdf_oh o, Qp *b, qpdf_oh n)
     gpointer k;
     g_hash_table_iter_init(&it, all);
     while (g_hash_table_iter_next(&it, &k, NULL)) {
-      qpdf_oh ov = qpdf_oh_get_key(a->q, od, k), nv = qpdf_oh_get_key(b->q, nd, k);
+      qpdf_oh ov = qk(a->q, od, k), nv = qk(b->q, nd, k);
       g_autofree char *os = qp_unparse(a, ov);
       g_autofree char *ns = qp_unparse(b, nv);
       if (g_strcmp0(os, ns) != 0)
@@ -1406,7 +1438,7 @@ in_list(GArray *l, guint id)
 static gboolean
 widget_visible(Qp *p, qpdf_oh w)
 {
-  qpdf_oh rect = qpdf_oh_get_key(p->q, w, "/Rect");
+  qpdf_oh rect = qk(p->q, w, "/Rect");
   gboolean vis = FALSE;
   gint64 flags = qp_int_key(p, w, "/F", 0);
   if (qpdf_oh_is_array(p->q, rect) && qpdf_oh_get_array_n_items(p->q, rect) == 4) {
@@ -1429,7 +1461,7 @@ static void
 judge_sig_field(Judge *j, guint num, qpdf_oh field, gboolean field_is_new)
 {
   Qp *p = j->after;
-  qpdf_oh v = qpdf_oh_get_key(p->q, field, "/V");
+  qpdf_oh v = qk(p->q, field, "/V");
   const char *cls;
   gboolean visible = widget_visible(p, field);
 
@@ -1443,7 +1475,7 @@ judge_sig_field(Judge *j, guint num, qpdf_oh field, gboolean field_is_new)
   qpdf_oh_release(p->q, v);
 
   if (!visible) {
-    qpdf_oh kids = qpdf_oh_get_key(p->q, field, "/Kids");
+    qpdf_oh kids = qk(p->q, field, "/Kids");
     int n = qpdf_oh_is_array(p->q, kids) ? qpdf_oh_get_array_n_items(p->q, kids) : 0;
     for (int i = 0; i < n && i < (int)TTE_LIMIT_PDF_MAX_FIELDS && !visible; i++) {
       qpdf_oh k = qpdf_oh_get_array_item(p->q, kids, i);
@@ -1484,11 +1516,11 @@ judge_new_annotation(Judge *j, guint id)
   if (qp_name_is(p, a, "/Subtype", "/Widget")) {
     if (qp_is_sig_field(p, a, j->max_depth)) {
       /* The widget may be its own field or a kid of one. */
-      qpdf_oh ft = qpdf_oh_get_key(p->q, a, "/FT");
+      qpdf_oh ft = qk(p->q, a, "/FT");
       if (!qpdf_oh_is_null(p->q, ft)) {
         judge_sig_field(j, id, a, TRUE);
       } else {
-        qpdf_oh parent = qpdf_oh_get_key(p->q, a, "/Parent");
+        qpdf_oh parent = qk(p->q, a, "/Parent");
         guint pid = qpdf_oh_is_indirect(p->q, parent) ? (guint)qpdf_oh_get_object_id(p->q, parent) : 0;
         if (pid != 0 && !existed_signed(j, pid))
           judge_sig_field(j, pid, parent, TRUE);
@@ -1577,7 +1609,7 @@ judge_acroform_dicts(Judge *j, guint num, qpdf_oh od, qpdf_oh nd)
   for (guint i = 0; i < keys->len; i++) {
     const char *k = g_ptr_array_index(keys, i);
     if (strcmp(k, "/Fields") == 0) {
-      qpdf_oh a = qpdf_oh_get_key(j->before->q, od, k), b = qpdf_oh_get_key(j->after->q, nd, k);
+      qpdf_oh a = qk(j->before->q, od, k), b = qk(j->after->q, nd, k);
       judge_fields_lists(j, num, a, b);
       qpdf_oh_release(j->before->q, a);
       qpdf_oh_release(j->after->q, b);
@@ -1597,7 +1629,7 @@ judge_catalog(Judge *j, guint num, qpdf_oh o, qpdf_oh n)
   for (guint i = 0; i < keys->len; i++) {
     const char *k = g_ptr_array_index(keys, i);
     if (strcmp(k, "/AcroForm") == 0) {
-      qpdf_oh a = qpdf_oh_get_key(j->before->q, o, k), b = qpdf_oh_get_key(j->after->q, n, k);
+      qpdf_oh a = qk(j->before->q, o, k), b = qk(j->after->q, n, k);
       guint bid = qpdf_oh_is_indirect(j->after->q, b) ? (guint)qpdf_oh_get_object_id(j->after->q, b) : 0;
       /* A re-pointed existing form dictionary is judged as that object's change. */
       if (bid == 0 || !existed_signed(j, bid) || bid != (guint)qpdf_oh_get_object_id(j->before->q, a))
@@ -1605,7 +1637,7 @@ judge_catalog(Judge *j, guint num, qpdf_oh o, qpdf_oh n)
       qpdf_oh_release(j->before->q, a);
       qpdf_oh_release(j->after->q, b);
     } else if (strcmp(k, "/DSS") == 0) {
-      qpdf_oh a = qpdf_oh_get_key(j->before->q, o, k);
+      qpdf_oh a = qk(j->before->q, o, k);
       note(j, qpdf_oh_is_null(j->before->q, a) ? "dss-added" : "dss-changed", TRUE, num, NULL);
       qpdf_oh_release(j->before->q, a);
     } else if (strcmp(k, "/Extensions") == 0) {
@@ -1626,7 +1658,7 @@ judge_page(Judge *j, guint num, qpdf_oh o, qpdf_oh n)
   for (guint i = 0; i < keys->len; i++) {
     const char *k = g_ptr_array_index(keys, i);
     if (strcmp(k, "/Annots") == 0) {
-      qpdf_oh a = qpdf_oh_get_key(j->before->q, o, k), b = qpdf_oh_get_key(j->after->q, n, k);
+      qpdf_oh a = qk(j->before->q, o, k), b = qk(j->after->q, n, k);
       judge_annots_lists(j, num, a, b);
       qpdf_oh_release(j->before->q, a);
       qpdf_oh_release(j->after->q, b);
@@ -1648,11 +1680,11 @@ field_read_only(Qp *p, qpdf_oh f, guint max_depth)
   gboolean ro = FALSE;
   for (guint i = 0; i < max_depth && qpdf_oh_is_dictionary(p->q, cur); i++) {
     qpdf_oh parent;
-    if (qpdf_oh_has_key(p->q, cur, "/Ff")) {
+    if (qhas(p->q, cur, "/Ff")) {
       ro = (qp_int_key(p, cur, "/Ff", 0) & 1) != 0;
       break;
     }
-    parent = qpdf_oh_get_key(p->q, cur, "/Parent");
+    parent = qk(p->q, cur, "/Parent");
     qpdf_oh_release(p->q, cur);
     cur = parent;
   }
@@ -1665,8 +1697,8 @@ static void
 judge_field_or_annot(Judge *j, guint num, qpdf_oh o, qpdf_oh n)
 {
   Qp *a = j->after;
-  gboolean is_widget = qp_name_is(a, n, "/Subtype", "/Widget") || qpdf_oh_has_key(a->q, n, "/FT") ||
-                       qpdf_oh_has_key(a->q, n, "/Parent");
+  gboolean is_widget = qp_name_is(a, n, "/Subtype", "/Widget") || qhas(a->q, n, "/FT") ||
+                       qhas(a->q, n, "/Parent");
   g_autoptr(GPtrArray) keys = diff_keys(j->before, o, a, n);
   gboolean is_sig = qp_is_sig_field(a, n, j->max_depth);
   gboolean v_added = FALSE;
@@ -1677,8 +1709,8 @@ judge_field_or_annot(Judge *j, guint num, qpdf_oh o, qpdf_oh n)
     return;
   }
   if (is_sig) {
-    qpdf_oh ov = qpdf_oh_get_key(j->before->q, o, "/V");
-    v_added = qpdf_oh_is_null(j->before->q, ov) && qpdf_oh_has_key(a->q, n, "/V");
+    qpdf_oh ov = qk(j->before->q, o, "/V");
+    v_added = qpdf_oh_is_null(j->before->q, ov) && qhas(a->q, n, "/V");
     qpdf_oh_release(j->before->q, ov);
   }
   for (guint i = 0; i < keys->len; i++) {
@@ -1702,7 +1734,7 @@ judge_field_or_annot(Judge *j, guint num, qpdf_oh o, qpdf_oh n)
         note(j, "form-filled", TRUE, num, NULL);
       }
     } else if (strcmp(k, "/Kids") == 0) {
-      qpdf_oh x = qpdf_oh_get_key(j->before->q, o, k), y = qpdf_oh_get_key(a->q, n, k);
+      qpdf_oh x = qk(j->before->q, o, k), y = qk(a->q, n, k);
       judge_fields_lists(j, num, x, y);
       qpdf_oh_release(j->before->q, x);
       qpdf_oh_release(a->q, y);
@@ -1773,7 +1805,7 @@ judge_appearance(Judge *j, guint num)
     ok = g_hash_table_contains(j->filled, GUINT_TO_POINTER(owner));
     if (!ok) {
       qpdf_oh w = qpdf_get_object_by_id(j->after->q, (int)owner, (int)gen_of(j->eff, owner));
-      qpdf_oh parent = qpdf_oh_get_key(j->after->q, w, "/Parent");
+      qpdf_oh parent = qk(j->after->q, w, "/Parent");
       if (qpdf_oh_is_indirect(j->after->q, parent))
         ok = g_hash_table_contains(j->filled,
                                    GUINT_TO_POINTER((guint)qpdf_oh_get_object_id(j->after->q, parent)));
@@ -1892,6 +1924,7 @@ parse_chain(const guint8 *data, gsize len, gsize start, gsize stop, gsize min_of
             gboolean *out_reached_stop, gsize *out_bad_offset, GError **error)
 {
   g_autoptr(GPtrArray) chain = g_ptr_array_new_with_free_func((GDestroyNotify)xref_section_free);
+  g_autoptr(GHashTable) visited = g_hash_table_new(NULL, NULL);
   gsize off = start;
 
   *out_reached_stop = FALSE;
@@ -1918,9 +1951,11 @@ parse_chain(const guint8 *data, gsize len, gsize start, gsize stop, gsize min_of
     g_ptr_array_add(chain, s);
     if (s->prev < 0)
       break;
-    /* Each /Prev must go backwards: this also rules out loops. */
-    if ((guint64)s->prev >= off) {
-      fail_format(error, "/Prev does not point backwards", off);
+    /* Linearized files point /Prev forwards, so loops are caught by remembering where
+     * we have been rather than by requiring the offsets to decrease. */
+    g_hash_table_add(visited, GSIZE_TO_POINTER(off + 1));
+    if ((guint64)s->prev >= len || g_hash_table_contains(visited, GSIZE_TO_POINTER((gsize)s->prev + 1))) {
+      fail_format(error, "/Prev points outside the file or back into the chain", off);
       return NULL;
     }
     off = (gsize)s->prev;
@@ -2053,7 +2088,7 @@ vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, VfyMdpLevel
   for (guint i = 0; i < later->len; i++) {
     XrefSection *s = g_ptr_array_index(later, i);
     gsize s0 = g_array_index(spans, gsize, 2 * i), s1 = g_array_index(spans, gsize, 2 * i + 1);
-    guint rev = i + 1, n_changed = 0, n_bodies = 0;
+    guint rev = i + 1, n_changed = 0, n_bodies = 0, n_entries = 0;
     g_autoptr(GHashTable) seen_here = g_hash_table_new(NULL, NULL);
 
     for (guint k = 0; k < s->entries->len; k++) {
@@ -2063,6 +2098,9 @@ vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, VfyMdpLevel
         continue;
       g_hash_table_add(seen_here, GUINT_TO_POINTER(e->num));
       prev = g_hash_table_lookup(eff, GUINT_TO_POINTER(e->num));
+      n_entries++;
+      if (e->kind != XE_FREE && (e->kind == XE_COMPRESSED || (e->f2 >= s0 && e->f2 < s1)))
+        n_bodies++;
       if (prev != NULL ? entries_equal(prev, e) : e->kind == XE_FREE)
         continue; /* restates what was already true */
       if (++n_changed > b.max_objects) {
@@ -2085,11 +2123,8 @@ vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, VfyMdpLevel
           add_change(&f, "object-repointed", FALSE, e->num, e->gen, rev,
                      e->f2 < signed_len ? "its new bytes lie inside the signed range"
                                         : "its new bytes lie in another revision");
-        else
-          n_bodies++;
-      } else {
-        n_bodies++; /* checked below, once the object stream's own entry is known */
       }
+      /* Compressed entries are checked below, once the object stream's own entry is known. */
       g_hash_table_insert(eff, GUINT_TO_POINTER(e->num), (gpointer)e);
       g_hash_table_insert(touched, GUINT_TO_POINTER(e->num), GUINT_TO_POINTER(rev));
     }
@@ -2104,7 +2139,8 @@ vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, VfyMdpLevel
         add_change(&f, "object-repointed", FALSE, e->num, 0, rev,
                    "it was moved into an object stream not written in this revision");
     }
-    if (n_changed > 0 && n_bodies == 0)
+    /* A revision that writes no object at all only moves pointers around. */
+    if (n_entries > 0 && n_bodies == 0)
       add_change(&f, "xref-only-revision", FALSE, 0, 0, rev, NULL);
     if (s->root_num != 0 && s->root_num != signed_root)
       add_change(&f, "catalog-changed", FALSE, s->root_num, s->root_gen, rev,

@@ -92,7 +92,8 @@ def letter_shadow():
         b"/Contents 9 0 R >>",
         stream(EVIL),
     ]
-    return objs, {5: stream(EVIL + b"q /X1 Do Q\n")}
+    # 5: a different content stream; 6: a byte-identical copy of the overlay XObject.
+    return objs, {5: stream(EVIL + b"q /X1 Do Q\n"), 6: objs[5]}
 
 
 # --------------------------------------------------------------------------- PDF helpers
@@ -361,8 +362,10 @@ def attacks_on(tag, signed, other_signed):
         L, 0, "changes", "unexplained-change")
     # an xref-only revision that re-points the content stream at identical bytes.
     xm = xref_map(signed)
-    emit(f"{tag}-xref-only-same", append_update(signed, {}, repoint={content_num: xm[content_num]}),
-         L, 0, "changes", "object-repointed")
+    # an xref-only revision that restates where the content stream already is: no object
+    # changes, but a revision that writes no object is still reported.
+    emit(f"{tag}-xref-only-restate", append_update(signed, {}, repoint={content_num: xm[content_num]}),
+         L, 0, "changes", "xref-only-revision")
     emit(f"{tag}-object-freed", append_update(signed, {}, free=[6]), L, 0, "changes", "object-freed")
     # object stream that carries another version of the content stream.
     inner = b"<< /Length %d >>" % len(EVIL)
@@ -423,6 +426,10 @@ def shadow_attacks(tag, signed, shadow_off):
     # hide: an xref-only revision points the content stream at the hidden body.
     emit(f"{tag}-shadow-hide", append_update(signed, {}, repoint={5: shadow_off[5]}), L, 0, "changes",
          "object-repointed")
+    # re-point at an identical copy hidden in the signed bytes: nothing visible changes,
+    # but the re-point is still refused.
+    emit(f"{tag}-shadow-repoint-identical", append_update(signed, {}, repoint={6: shadow_off[6]}), L, 0,
+         "changes", "object-repointed")
     # hide-and-replace: a new revision swaps the catalog's page tree for the hidden one.
     root = trailer_root(signed)
     cat = get_obj(signed, root)
