@@ -47,9 +47,12 @@ typedef struct {
 #define SIG_APPEARANCE_DEFAULT_FONT "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 #define SIG_APPEARANCE_DEFAULT_BOLD_FONT "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
-/* Default stamp size for placements that do not give one (text anchors), in points. */
+/* Default stamp size for placements that do not give one (text anchors), in points.
+ * 64 pt high: the stamp hangs down from the placeholder's top into the gap a letter
+ * leaves for a wet signature (about 70 pt between "[TTE]" and the printed name in the
+ * demo letter), so it must not be taller or it covers the name. */
 #define SIG_APPEARANCE_DEFAULT_WIDTH 200.0
-#define SIG_APPEARANCE_DEFAULT_HEIGHT 80.0
+#define SIG_APPEARANCE_DEFAULT_HEIGHT 64.0
 
 /* Write the stamp's Form XObject (/BBox [0 0 @width @height], /Matrix for the page's
  * @rotate, see sig-placement.h) and every object it depends on (fonts with their
