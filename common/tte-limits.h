@@ -49,3 +49,6 @@
 #define TTE_LIMIT_HTTP_PER_IP            64u     /* config */
 #define TTE_LIMIT_HTTP_TIMEOUT_S         60u     /* config */
 #define TTE_LIMIT_BATCH_MAX_FILES        50u     /* letters in one batch request */
+
+/* --- PKCS#11 signing (pkcs11/) --------------------------------------------------- */
+#define TTE_LIMIT_P11_SESSIONS           16u     /* sessions one signing key keeps open on its token */

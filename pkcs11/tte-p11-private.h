@@ -65,6 +65,9 @@ void tte_p11_set_error_ckr(GError **error, unsigned long rv, const char *fmt, ..
  * libp11).  Call with m->lock. */
 CK_FUNCTION_LIST *tte_p11_module_functions(TteP11Module *m, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
+/* The public half of @key as a plain EVP_PKEY (caller frees), or NULL.  Call with m->lock. */
+EVP_PKEY *tte_p11_key_public(PKCS11_TOKEN *tok, PKCS11_KEY *key);
+
 /* TRUE when @cert's public key is @key's (public key object with the same ID, else the
  * private key object's public part).  Call with m->lock. */
 gboolean tte_p11_key_matches_cert(PKCS11_TOKEN *tok, PKCS11_KEY *key, X509 *cert);
