@@ -80,6 +80,8 @@ static const ChangeText change_texts[] = {
   { "page-tree-changed", "The list of pages was changed", "Daftar halaman diubah" },
   { "catalog-changed", "The document catalog was changed or replaced",
     "Katalog dokumen diubah atau diganti" },
+  { "catalog-replaced", "The trailer now names a new copy of the document catalog",
+    "Trailer kini menunjuk salinan baru katalog dokumen" },
   { "object-freed", "An object of the signed revision was deleted",
     "Objek dari revisi yang ditandatangani dihapus" },
   { "object-repointed",
@@ -99,6 +101,8 @@ static const ChangeText change_texts[] = {
     "Revisi berikutnya tidak dibangun di atas revisi yang ditandatangani" },
   { "trailing-data", "Data follows the end of the document",
     "Ada data setelah akhir dokumen" },
+  { "structure-changed", "The logical structure (reading order, tags) was updated",
+    "Struktur logis (urutan baca, tag) diperbarui" },
   { "unreferenced-object-changed",
     "An object no longer used by the document was rewritten",
     "Objek yang tidak lagi dipakai dokumen ditulis ulang" },
@@ -132,13 +136,15 @@ static gboolean
 mdp_permits(const char *cls, VfyMdpLevel mdp)
 {
   static const char *const always[] = { "dss-added", "dss-changed", "doc-timestamp-added",
-                                        "metadata-changed", "extensions-changed" };
+                                        "metadata-changed", "extensions-changed",
+                                        "catalog-replaced" };
   for (gsize i = 0; i < G_N_ELEMENTS(always); i++)
     if (strcmp(cls, always[i]) == 0)
       return TRUE;
   if (mdp == VFY_MDP_P1)
     return FALSE;
   if (strcmp(cls, "signature-added") == 0 || strcmp(cls, "signature-field-added") == 0 ||
+      strcmp(cls, "structure-changed") == 0 ||
       strcmp(cls, "form-updated") == 0 || strcmp(cls, "form-filled") == 0)
     return TRUE;
   if (strcmp(cls, "annotation-added") == 0)
@@ -558,6 +564,9 @@ parse_section(const guint8 *data, gsize len, gsize off, Budget *b, GError **erro
     fail_format(error, "cross-reference offset beyond the end", off);
     return NULL;
   }
+  /* Writers that are off by an end of line are common; every reader tolerates them. */
+  while (c.pos < len && c.pos < off + 4 && tte_pdf_is_ws(data[c.pos]))
+    c.pos++;
   if (tte_cursor_match(&c, "xref")) {
     g_autoptr(Pv) trailer = NULL;
     gint64 stm;
@@ -626,7 +635,7 @@ parse_section(const guint8 *data, gsize len, gsize off, Budget *b, GError **erro
   {
     g_autoptr(Pv) dict = NULL;
     s->is_stream = TRUE;
-    if (!parse_xref_stream_at(data, len, off, b, s, &dict, error))
+    if (!parse_xref_stream_at(data, len, c.pos, b, s, &dict, error))
       return NULL;
     section_root_from_trailer(s, dict);
   }
@@ -963,7 +972,7 @@ qp_int_key(Qp *p, qpdf_oh dict, const char *key, gint64 dflt)
 typedef enum {
   CTX_CATALOG, CTX_INFO, CTX_META, CTX_PAGENODE, CTX_PAGETREE, CTX_KIDS, CTX_PAGE,
   CTX_PAGEATTR, CTX_CONTENT, CTX_RESOURCE, CTX_ANNOTS, CTX_ANNOT, CTX_AP, CTX_ACROFORM, CTX_DR,
-  CTX_FIELDS, CTX_FIELD, CTX_FIELDVAL, CTX_SIGV, CTX_DSS, CTX_EXT, CTX_OTHER, CTX_SKIP,
+  CTX_FIELDS, CTX_FIELD, CTX_FIELDVAL, CTX_SIGV, CTX_DSS, CTX_EXT, CTX_STRUCT, CTX_OTHER, CTX_SKIP,
   CTX_N
 } Ctx;
 
@@ -972,6 +981,7 @@ typedef struct {
   guint ap_owner;   /* annotation/field whose /AP leads here; G_MAXUINT when several */
   guint referrer;   /* first object that refers to this one (0: the trailer) */
   gboolean many_referrers;
+  gboolean in_sig_field; /* reached as (a kid of) a signature field */
   GArray *referrers; /* guint, capped */
 } RoleInfo;
 
@@ -1012,6 +1022,7 @@ child_ctx(Ctx parent, const char *key, gboolean sig_field)
     if (K("/DSS")) return CTX_DSS;
     if (K("/Metadata")) return CTX_META;
     if (K("/Extensions")) return CTX_EXT;
+    if (K("/StructTreeRoot")) return CTX_STRUCT;
     return CTX_OTHER;
   case CTX_PAGETREE:
     if (K("/Kids")) return CTX_KIDS;
@@ -1050,6 +1061,11 @@ child_ctx(Ctx parent, const char *key, gboolean sig_field)
   case CTX_RESOURCE:
     if (K("/Parent") || K("/P")) return CTX_SKIP;
     return parent;
+  case CTX_STRUCT:
+    /* The structure tree (reading order, accessibility) points at pages, annotations
+     * and streams it does not own; those are judged in their own roles. */
+    if (K("/Obj") || K("/Pg") || K("/Stm") || K("/StmOwn")) return CTX_SKIP;
+    return CTX_STRUCT;
   default:
     return parent;
   }
@@ -1162,7 +1178,8 @@ walk_enqueue(Walk *w, guint num, guint referrer, Ctx ctx, guint ap_owner, gboole
   /* PAGENODE is decided when the object is seen; queue it anyway. */
   if (ctx != CTX_PAGENODE && (r->roles & (1u << ctx)) && !(ctx == CTX_ANNOT || ctx == CTX_FIELD))
     return TRUE;
-  if ((ctx == CTX_ANNOT || ctx == CTX_FIELD) && (r->roles & (1u << ctx)))
+  if ((ctx == CTX_ANNOT || ctx == CTX_FIELD) && (r->roles & (1u << ctx)) &&
+      !(ctx == CTX_FIELD && sig_field && !r->in_sig_field))
     return TRUE;
   if (ctx != CTX_PAGENODE)
     r->roles |= 1u << ctx;
@@ -1264,8 +1281,13 @@ walk_roles(Walk *w, GError **error)
       }
       r->roles |= 1u << it.ctx;
     }
-    if (it.ctx == CTX_ANNOT || it.ctx == CTX_FIELD)
+    /* A kid inherits its field's type even when it has no /Parent back link. */
+    if (it.ctx == CTX_ANNOT)
       it.sig_field = qp_is_sig_field(w->qp, oh, w->max_depth);
+    else if (it.ctx == CTX_FIELD)
+      it.sig_field = it.sig_field || qp_is_sig_field(w->qp, oh, w->max_depth);
+    if (it.sig_field && it.ctx == CTX_FIELD)
+      r->in_sig_field = TRUE;
     ok = walk_value(w, it.num, oh, it.ctx, it.ap_owner, it.sig_field, 0, error);
     qpdf_oh_release(q, oh);
     if (!ok)
@@ -1338,8 +1360,72 @@ dict_handle(Qp *p, qpdf_oh oh)
   return qpdf_oh_new_null(p->q);
 }
 
-/* Keys whose values differ between @o (in @a) and @n (in @b), references compared as
- * "N G R": a changed referenced object is judged on its own. */
+/* Structural equality of two direct values: numbers by value (a writer may turn "595"
+ * into "595.0"), references by number (a changed referenced object is judged on its
+ * own), containers element by element, bounded in depth. */
+static gboolean
+values_equal(Qp *a, qpdf_oh x, Qp *b, qpdf_oh y, guint depth)
+{
+  qpdf_data qa = a->q, qb = b->q;
+  if (depth > TTE_LIMIT_PDF_MAX_DEPTH)
+    return FALSE;
+  if (depth > 0 && (qpdf_oh_is_indirect(qa, x) || qpdf_oh_is_indirect(qb, y)))
+    return qpdf_oh_is_indirect(qa, x) && qpdf_oh_is_indirect(qb, y) &&
+           qpdf_oh_get_object_id(qa, x) == qpdf_oh_get_object_id(qb, y) &&
+           qpdf_oh_get_generation(qa, x) == qpdf_oh_get_generation(qb, y);
+  if (qpdf_oh_is_number(qa, x) || qpdf_oh_is_number(qb, y))
+    return qpdf_oh_is_number(qa, x) && qpdf_oh_is_number(qb, y) &&
+           qpdf_oh_get_numeric_value(qa, x) == qpdf_oh_get_numeric_value(qb, y);
+  if (qpdf_oh_is_array(qa, x) || qpdf_oh_is_array(qb, y)) {
+    int n;
+    if (!qpdf_oh_is_array(qa, x) || !qpdf_oh_is_array(qb, y))
+      return FALSE;
+    n = qpdf_oh_get_array_n_items(qa, x);
+    if (n != qpdf_oh_get_array_n_items(qb, y) || n > (int)TTE_LIMIT_PDF_MAX_ARRAY)
+      return FALSE;
+    for (int i = 0; i < n; i++) {
+      qpdf_oh u = qpdf_oh_get_array_item(qa, x, i), v = qpdf_oh_get_array_item(qb, y, i);
+      gboolean eq = values_equal(a, u, b, v, depth + 1);
+      qpdf_oh_release(qa, u);
+      qpdf_oh_release(qb, v);
+      if (!eq)
+        return FALSE;
+    }
+    return TRUE;
+  }
+  if (qpdf_oh_is_dictionary(qa, x) || qpdf_oh_is_dictionary(qb, y)) {
+    g_autoptr(GPtrArray) kx = NULL;
+    g_autoptr(GPtrArray) ky = NULL;
+    if (!qpdf_oh_is_dictionary(qa, x) || !qpdf_oh_is_dictionary(qb, y))
+      return FALSE;
+    kx = qp_dict_keys(a, x);
+    ky = qp_dict_keys(b, y);
+    if (kx->len != ky->len)
+      return FALSE;
+    for (guint i = 0; i < kx->len; i++) {
+      const char *k = g_ptr_array_index(kx, i);
+      qpdf_oh u, v;
+      gboolean eq;
+      if (!qhas(qb, y, k))
+        return FALSE;
+      u = qpdf_oh_get_key(qa, x, k);
+      v = qpdf_oh_get_key(qb, y, k);
+      eq = values_equal(a, u, b, v, depth + 1);
+      qpdf_oh_release(qa, u);
+      qpdf_oh_release(qb, v);
+      if (!eq)
+        return FALSE;
+    }
+    return TRUE;
+  }
+  {
+    g_autofree char *xs = qp_unparse(a, x);
+    g_autofree char *ys = qp_unparse(b, y);
+    return g_strcmp0(xs, ys) == 0;
+  }
+}
+
+/* Keys whose values differ between @o (in @a) and @n (in @b). */
 static GPtrArray *
 diff_keys(Qp *a, qpdf_oh o, Qp *b, qpdf_oh n)
 {
@@ -1359,9 +1445,7 @@ diff_keys(Qp *a, qpdf_oh o, Qp *b, qpdf_oh n)
     g_hash_table_iter_init(&it, all);
     while (g_hash_table_iter_next(&it, &k, NULL)) {
       qpdf_oh ov = qk(a->q, od, k), nv = qk(b->q, nd, k);
-      g_autofree char *os = qp_unparse(a, ov);
-      g_autofree char *ns = qp_unparse(b, nv);
-      if (g_strcmp0(os, ns) != 0)
+      if (!values_equal(a, ov, b, nv, 1))
         g_ptr_array_add(out, g_strdup(k));
       qpdf_oh_release(a->q, ov);
       qpdf_oh_release(b->q, nv);
@@ -1399,11 +1483,7 @@ objects_equal(Qp *a, qpdf_oh o, Qp *b, qpdf_oh n)
         return FALSE;
     return stream_data_equal(a, o, b, n);
   }
-  {
-    g_autofree char *x = g_strdup(qpdf_oh_unparse_resolved(a->q, o));
-    g_autofree char *y = g_strdup(qpdf_oh_unparse_resolved(b->q, n));
-    return g_strcmp0(x, y) == 0;
-  }
+  return values_equal(a, o, b, n, 0);
 }
 
 /* Object numbers of the references in array @arr (direct or indirect); FALSE when an
@@ -1514,7 +1594,8 @@ judge_new_annotation(Judge *j, guint id)
   qpdf_oh a = qpdf_get_object_by_id(p->q, (int)id, (int)gen_of(j->eff, id));
 
   if (qp_name_is(p, a, "/Subtype", "/Widget")) {
-    if (qp_is_sig_field(p, a, j->max_depth)) {
+    RoleInfo *ri = g_hash_table_lookup(j->roles, GUINT_TO_POINTER(id));
+    if (qp_is_sig_field(p, a, j->max_depth) || (ri != NULL && ri->in_sig_field)) {
       /* The widget may be its own field or a kid of one. */
       qpdf_oh ft = qk(p->q, a, "/FT");
       if (!qpdf_oh_is_null(p->q, ft)) {
@@ -1563,9 +1644,20 @@ judge_annots_lists(Judge *j, guint page, qpdf_oh olda, qpdf_oh newa)
       continue;
     if (id == 0)
       note(j, "annotation-on-page-changed", FALSE, page, "a direct annotation was added");
-    else if (existed_signed(j, id))
-      note(j, "annotation-on-page-changed", FALSE, id,
-           "an object of the signed revision was attached to the page as an annotation");
+    else if (existed_signed(j, id)) {
+      /* An empty signature field placed earlier gets its widget onto the page when it
+       * is signed (timestamped-fields.pdf); anything else re-attached is not allowed. */
+      qpdf_oh w = qpdf_get_object_by_id(j->after->q, (int)id, (int)gen_of(j->eff, id));
+      RoleInfo *ri = g_hash_table_lookup(j->roles, GUINT_TO_POINTER(id));
+      gboolean sig = qp_name_is(j->after, w, "/Subtype", "/Widget") &&
+                     (qp_is_sig_field(j->after, w, j->max_depth) || (ri != NULL && ri->in_sig_field));
+      if (sig && (j->mdp == VFY_MDP_NONE || !widget_visible(j->after, w)))
+        note(j, "signature-added", TRUE, id, "an existing signature field was placed on the page");
+      else
+        note(j, "annotation-on-page-changed", FALSE, id,
+             "an object of the signed revision was attached to the page as an annotation");
+      qpdf_oh_release(j->after->q, w);
+    }
     else
       judge_new_annotation(j, id);
   }
@@ -1642,7 +1734,9 @@ judge_catalog(Judge *j, guint num, qpdf_oh o, qpdf_oh n)
       qpdf_oh_release(j->before->q, a);
     } else if (strcmp(k, "/Extensions") == 0) {
       note(j, "extensions-changed", TRUE, num, NULL);
-    } else if (strcmp(k, "/Metadata") == 0) {
+    } else if (strcmp(k, "/Metadata") == 0 || strcmp(k, "/Version") == 0 ||
+               strcmp(k, "/ITXT") == 0) {
+      /* XMP, the header version and iText's producer mark: nothing a reader sees. */
       note(j, "metadata-changed", TRUE, num, NULL);
     } else {
       g_autofree char *why = g_strdup_printf("key %s", k);
@@ -1666,6 +1760,8 @@ judge_page(Judge *j, guint num, qpdf_oh o, qpdf_oh n)
       note(j, "page-content-changed", FALSE, num, NULL);
     } else if (strcmp(k, "/Resources") == 0) {
       note(j, "resources-changed", FALSE, num, NULL);
+    } else if (strcmp(k, "/ITXT") == 0) {
+      note(j, "metadata-changed", TRUE, num, NULL);
     } else {
       g_autofree char *why = g_strdup_printf("key %s", k);
       note(j, "page-changed", FALSE, num, why);
@@ -1700,8 +1796,11 @@ judge_field_or_annot(Judge *j, guint num, qpdf_oh o, qpdf_oh n)
   gboolean is_widget = qp_name_is(a, n, "/Subtype", "/Widget") || qhas(a->q, n, "/FT") ||
                        qhas(a->q, n, "/Parent");
   g_autoptr(GPtrArray) keys = diff_keys(j->before, o, a, n);
-  gboolean is_sig = qp_is_sig_field(a, n, j->max_depth);
+  RoleInfo *ri = g_hash_table_lookup(j->roles, GUINT_TO_POINTER(num));
+  gboolean is_sig = qp_is_sig_field(a, n, j->max_depth) || (ri != NULL && ri->in_sig_field);
   gboolean v_added = FALSE;
+  /* Read-only as it was signed: a signer may lock fields (set the flag) afterwards. */
+  gboolean was_read_only = field_read_only(j->before, o, j->max_depth);
 
   if (!is_widget) {
     /* P3 allows modifying annotations; only those that cannot hide text. */
@@ -1716,18 +1815,28 @@ judge_field_or_annot(Judge *j, guint num, qpdf_oh o, qpdf_oh n)
   for (guint i = 0; i < keys->len; i++) {
     const char *k = g_ptr_array_index(keys, i);
     gboolean appearance = strcmp(k, "/AP") == 0 || strcmp(k, "/AS") == 0;
+    if (strcmp(k, "/Ff") == 0) {
+      gint64 of = qp_int_key(j->before, o, "/Ff", 0), nf = qp_int_key(a, n, "/Ff", 0);
+      if (nf == (of | 1)) {
+        /* Locking a field (FieldMDP) sets ReadOnly and nothing else. */
+        note(j, "form-updated", TRUE, num, "a field was locked");
+        continue;
+      }
+    }
     if (is_sig) {
       if (strcmp(k, "/V") == 0 && v_added) {
         /* Signing a field the certifier (or first signer) already placed. */
         judge_sig_field(j, num, n, FALSE);
-      } else if (appearance && v_added) {
+      } else if (v_added && (appearance || strcmp(k, "/F") == 0 || strcmp(k, "/MK") == 0 ||
+                             strcmp(k, "/DA") == 0)) {
+        /* Signing a placed field draws its appearance; /Rect stays where it was. */
         g_hash_table_add(j->filled, GUINT_TO_POINTER(num));
       } else {
         g_autofree char *why = g_strdup_printf("key %s", k);
         note(j, "signature-changed", FALSE, num, why);
       }
-    } else if (strcmp(k, "/V") == 0 || appearance) {
-      if (field_read_only(a, n, j->max_depth)) {
+    } else if (strcmp(k, "/V") == 0 || strcmp(k, "/I") == 0 || appearance) {
+      if (was_read_only) {
         note(j, "form-changed", FALSE, num, "a read-only field was changed");
       } else {
         g_hash_table_add(j->filled, GUINT_TO_POINTER(num));
@@ -1764,8 +1873,19 @@ judge_changed(Judge *j, guint num, qpdf_oh o, qpdf_oh n)
     case CTX_INFO:
     case CTX_META: note(j, "metadata-changed", TRUE, num, NULL); break;
     case CTX_EXT: note(j, "extensions-changed", TRUE, num, NULL); break;
+    case CTX_STRUCT: note(j, "structure-changed", TRUE, num, NULL); break;
     case CTX_CATALOG: judge_catalog(j, num, o, n); break;
-    case CTX_PAGETREE:
+    case CTX_PAGETREE: {
+      g_autoptr(GPtrArray) keys = diff_keys(j->before, o, j->after, n);
+      for (guint i = 0; i < keys->len; i++) {
+        const char *k = g_ptr_array_index(keys, i);
+        if (strcmp(k, "/ITXT") == 0)
+          note(j, "metadata-changed", TRUE, num, NULL);
+        else
+          note(j, "page-tree-changed", FALSE, num, k);
+      }
+      break;
+    }
     case CTX_KIDS:
     case CTX_PAGENODE: note(j, "page-tree-changed", FALSE, num, NULL); break;
     case CTX_PAGE: judge_page(j, num, o, n); break;
@@ -1994,7 +2114,7 @@ vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, VfyMdpLevel
   Qp before = { 0 }, after = { 0 };
   gsize signed_sx, final_sx, bad_offset, start;
   gboolean reached;
-  guint signed_root = 0;
+  guint signed_root = 0, final_root = 0, root_changed_rev = 0;
   gboolean signed_encrypt = FALSE;
   GPtrArray *result = NULL;
 
@@ -2142,9 +2262,13 @@ vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, VfyMdpLevel
     /* A revision that writes no object at all only moves pointers around. */
     if (n_entries > 0 && n_bodies == 0)
       add_change(&f, "xref-only-revision", FALSE, 0, 0, rev, NULL);
-    if (s->root_num != 0 && s->root_num != signed_root)
-      add_change(&f, "catalog-changed", FALSE, s->root_num, s->root_gen, rev,
-                 "the trailer names another catalog");
+    if (s->root_num != 0 && s->root_num != signed_root) {
+      /* Judged below: a new catalog is compared with the signed one key by key. */
+      root_changed_rev = rev;
+      final_root = s->root_num;
+    } else if (s->root_num == signed_root) {
+      root_changed_rev = 0;
+    }
     if (s->has_encrypt && !signed_encrypt)
       add_change(&f, "unexplained-change", FALSE, 0, 0, rev, "encryption was added");
   }
@@ -2221,6 +2345,25 @@ vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, VfyMdpLevel
     }
     for (guint i = 0; i < aps->len; i++)
       judge_appearance(&j, g_array_index(aps, guint, i));
+    if (root_changed_rev != 0) {
+      qpdf_oh o = get_obj(&before, signed_map, signed_root);
+      qpdf_oh n = get_obj(&after, eff, final_root);
+      guint bad_before = 0, bad_after = 0;
+      for (guint i = 0; i < out->len; i++)
+        bad_before += !((VfyChange *)g_ptr_array_index(out, i))->allowed;
+      if (!qpdf_oh_is_dictionary(after.q, n))
+        add_change(&f, "catalog-changed", FALSE, final_root, 0, root_changed_rev,
+                   "the trailer names something that is not a catalog");
+      else
+        judge_catalog(&j, final_root, o, n);
+      for (guint i = 0; i < out->len; i++)
+        bad_after += !((VfyChange *)g_ptr_array_index(out, i))->allowed;
+      /* An equivalent copy under a new number changes nothing a reader sees. */
+      add_change(&f, "catalog-replaced", bad_after == bad_before, final_root, 0, root_changed_rev,
+                 "the trailer names another catalog");
+      qpdf_oh_release(before.q, o);
+      qpdf_oh_release(after.q, n);
+    }
     if (qp_error(&after, "whole file", error))
       goto out;
   }

@@ -373,8 +373,14 @@ def attacks_on(tag, signed, other_signed):
     emit(f"{tag}-objstm-redefines", append_update(signed, {
         nxt: b"<< /Type /ObjStm /N 1 /First %d /Length %d >>\nstream\n" % (len(hdr), len(hdr) + len(inner))
              + hdr + inner + b"\nendstream"}), L, 0, "changes", "object-stream-redefines")
-    # the trailer names a new catalog that is a byte copy of the old one.
-    emit(f"{tag}-root-swap", append_update(signed, {nxt: cat}, root=nxt), L, 0, "changes", "catalog-changed")
+    # the trailer names a new catalog that is a byte copy of the old one: equivalent,
+    # reported but allowed; the same with an /OpenAction added is not.
+    emit(f"{tag}-root-swap-identical", append_update(signed, {nxt: cat}, root=nxt), L, 0, "control",
+         "catalog-replaced")
+    emit(f"{tag}-root-swap-openaction", append_update(signed, {
+        nxt: cat.replace(b"/Type/Catalog", b"/Type/Catalog/OpenAction << /S /JavaScript /JS (app.alert(1)) >>", 1)
+             .replace(b"/Type /Catalog", b"/Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >>", 1)},
+        root=nxt), L, 0, "changes", "catalog-changed")
 
     # --- Evil Annotation (Mainka et al. 2021) ----------------------------------------------
     ap = stream(b"1 1 1 rg 0 0 300 20 re f 0 0 0 rg BT /Helv 11 Tf 2 6 Td (Biaya perjalanan: Rp 95.000.000) Tj ET",
