@@ -50,5 +50,10 @@
 #define TTE_LIMIT_HTTP_TIMEOUT_S         60u     /* config */
 #define TTE_LIMIT_BATCH_MAX_FILES        50u     /* letters in one batch request */
 
+/* --- signer ------------------------------------------------------------------- */
+#define TTE_LIMIT_SIG_TST_RESERVE        (12u * 1024u) /* bytes kept free in /Contents for a later RFC 3161 token */
+#define TTE_LIMIT_SIG_TEXT_MAX_LEN       1024u   /* bytes of /Reason, /Location, /ContactInfo, /Name, a field name */
+#define TTE_LIMIT_SIG_UPDATE_MAX         (64u << 20) /* bytes of the incremental update built in memory (appearance incl.) */
+
 /* --- PKCS#11 signing (pkcs11/) --------------------------------------------------- */
 #define TTE_LIMIT_P11_SESSIONS           16u     /* sessions one signing key keeps open on its token */
