@@ -78,7 +78,7 @@ tte_cmd_verify(int argc, char **argv)
   out = json ? vfy_report_to_json(report) : vfy_report_to_text(report, lang != NULL ? lang : "id");
   fputs(out, stdout);
   fputc('\n', stdout);
-  if (report->signatures->len == 0)
+  if (report->signatures->len == 0 && report->indication == VFY_TOTAL_PASSED)
     return VERIFY_EXIT_NO_SIGNATURE;
   switch (report->indication) {
   case VFY_TOTAL_PASSED:

@@ -26,6 +26,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ASN1_OBJECT, ASN1_OBJECT_free)
 /* Adobe's revocation archive attribute (PDF 1.6, adbe-revocationInfoArchival). */
 #define VFY_OID_ADBE_REVOCATION "1.2.840.113583.1.1.8"
 
+/* podofosign duplicates its SignerInfo; more than this is not a duplicate. */
+#define VFY_MAX_SIGNER_INFOS 2
+
 /* Hash in slices so a large mapped file is paged in gradually. */
 #define VFY_DIGEST_CHUNK (1u << 20)
 
@@ -154,6 +157,136 @@ der_tlv(TteCursor *c, guint8 *tag, const guint8 **value, gsize *vlen, gsize *sta
 bad:
   c->pos = save;
   return FALSE;
+}
+
+static void
+der_put_len(GByteArray *out, gsize n)
+{
+  guint8 b[5];
+  guint k = 0;
+  if (n < 0x80) {
+    b[0] = (guint8)n;
+    g_byte_array_append(out, b, 1);
+    return;
+  }
+  for (gsize v = n; v > 0; v >>= 8)
+    k++;
+  b[0] = (guint8)(0x80 | k);
+  for (guint i = 0; i < k; i++)
+    b[1 + i] = (guint8)(n >> (8 * (k - 1 - i)));
+  g_byte_array_append(out, b, k + 1);
+}
+
+/* SigningCertificate(V2) cut down to its first ESSCertID(v2), the one that must name the
+ * signer (RFC 5035 5.4): OpenSSL's check insists that every listed certificate is at
+ * hand, and the CA certificates listed after the first often are not. */
+static GBytes *
+ess_first_only(const ASN1_STRING *attr)
+{
+  TteCursor c, in;
+  guint8 tag;
+  const guint8 *v, *certs, *first;
+  gsize vlen, clen, flen, start, fstart;
+  g_autoptr(GByteArray) out = g_byte_array_new();
+  guint8 seq = 0x30;
+
+  tte_cursor_init(&c, ASN1_STRING_get0_data(attr), (gsize)ASN1_STRING_length(attr));
+  if (!der_tlv(&c, &tag, &v, &vlen, &start) || tag != 0x30 || !tte_cursor_at_end(&c))
+    return NULL;
+  tte_cursor_init(&in, v, vlen);
+  if (!der_tlv(&in, &tag, &certs, &clen, &start) || tag != 0x30)
+    return NULL;
+  tte_cursor_init(&in, certs, clen);
+  if (!der_tlv(&in, &tag, &first, &flen, &fstart) || tag != 0x30)
+    return NULL;
+  /* SEQUENCE { SEQUENCE { first } } */
+  {
+    gsize first_len = in.pos - fstart;
+    g_autoptr(GByteArray) inner = g_byte_array_new();
+    g_byte_array_append(inner, &seq, 1);
+    der_put_len(inner, first_len);
+    g_byte_array_append(inner, in.data + fstart, (guint)first_len);
+    g_byte_array_append(out, &seq, 1);
+    der_put_len(out, inner->len);
+    g_byte_array_append(out, inner->data, inner->len);
+  }
+  return g_byte_array_free_to_bytes(g_steal_pointer(&out));
+}
+
+/* Enter the TLV at the cursor if it has @tag: @inner then covers its contents. */
+static gboolean
+der_enter(TteCursor *c, guint8 want, TteCursor *inner)
+{
+  guint8 tag;
+  const guint8 *v;
+  gsize vlen, start;
+  if (!der_tlv(c, &tag, &v, &vlen, &start))
+    return FALSE;
+  if (tag != want) {
+    c->pos = start;
+    return FALSE;
+  }
+  tte_cursor_init(inner, v, vlen);
+  return TRUE;
+}
+
+static gboolean
+der_skip(TteCursor *c)
+{
+  guint8 tag;
+  const guint8 *v;
+  gsize vlen, start;
+  return der_tlv(c, &tag, &v, &vlen, &start);
+}
+
+/* FALSE only when the signed attributes of SignerInfo @k are provably not in DER order
+ * (SET OF elements not sorted).  OpenSSL verifies over the encoding as found, so without
+ * this a signature made over non-DER attributes would pass; RFC 5652 5.4 wants DER, and
+ * DSS rules the same.  BER input (indefinite lengths) cannot be walked here: TRUE. */
+static gboolean
+signed_attrs_in_der_order(const guint8 *der, gsize len, int k)
+{
+  TteCursor c, ci, exp, sd, sis, si, attrs;
+  guint8 b;
+  const guint8 *prev = NULL;
+  gsize prev_len = 0;
+
+  tte_cursor_init(&c, der, len);
+  if (!der_enter(&c, 0x30, &ci) || !der_skip(&ci) || !der_enter(&ci, 0xa0, &exp) ||
+      !der_enter(&exp, 0x30, &sd))
+    return TRUE;
+  if (!der_skip(&sd) || !der_skip(&sd) || !der_skip(&sd)) /* version, digestAlgorithms, encap */
+    return TRUE;
+  while (tte_cursor_peek(&sd, &b) && (b == 0xa0 || b == 0xa1)) /* certificates, crls */
+    if (!der_skip(&sd))
+      return TRUE;
+  if (!der_enter(&sd, 0x31, &sis))
+    return TRUE;
+  for (int i = 0; i < k; i++)
+    if (!der_skip(&sis))
+      return TRUE;
+  if (!der_enter(&sis, 0x30, &si) || !der_skip(&si) || !der_skip(&si) || !der_skip(&si))
+    return TRUE; /* version, sid, digestAlgorithm */
+  if (!der_enter(&si, 0xa0, &attrs))
+    return TRUE; /* no signed attributes */
+  while (!tte_cursor_at_end(&attrs)) {
+    gsize start = attrs.pos;
+    const guint8 *cur;
+    gsize cur_len;
+    int cmp;
+    if (!der_skip(&attrs))
+      return TRUE;
+    cur = attrs.data + start;
+    cur_len = attrs.pos - start;
+    if (prev != NULL) {
+      cmp = memcmp(prev, cur, MIN(prev_len, cur_len));
+      if (cmp > 0 || (cmp == 0 && prev_len > cur_len))
+        return FALSE;
+    }
+    prev = cur;
+    prev_len = cur_len;
+  }
+  return TRUE;
 }
 
 /* SEQUENCE OF X inside [tagno] EXPLICIT: push each X's whole DER into @into. */
@@ -304,14 +437,22 @@ check_ess(CMS_SignerInfo *si, X509 *signer, gboolean *present)
   if (!*present)
     return 1;
   if (v2 != NULL) {
-    p = ASN1_STRING_get0_data(v2);
-    ss2 = d2i_ESS_SIGNING_CERT_V2(NULL, &p, ASN1_STRING_length(v2));
+    g_autoptr(GBytes) first = ess_first_only(v2);
+    gsize n = 0;
+    if (first == NULL)
+      return -1;
+    p = g_bytes_get_data(first, &n);
+    ss2 = d2i_ESS_SIGNING_CERT_V2(NULL, &p, (long)n);
     if (ss2 == NULL)
       return -1;
   }
   if (v1 != NULL) {
-    p = ASN1_STRING_get0_data(v1);
-    ss1 = d2i_ESS_SIGNING_CERT(NULL, &p, ASN1_STRING_length(v1));
+    g_autoptr(GBytes) first = ess_first_only(v1);
+    gsize n = 0;
+    if (first == NULL)
+      return -1;
+    p = g_bytes_get_data(first, &n);
+    ss1 = d2i_ESS_SIGNING_CERT(NULL, &p, (long)n);
     if (ss1 == NULL)
       return -1;
   }
@@ -325,8 +466,9 @@ check_ess(CMS_SignerInfo *si, X509 *signer, gboolean *present)
 
 VfyCmsResult *
 vfy_cms_verify(const guint8 *der, gsize len, VfyCmsMode mode, const VfyRanges *ranges,
-               const TteX509Stack *extra_certs)
+               const TteX509Stack *extra_certs, gboolean allow_same_signer_twice)
 {
+  int nsi;
   VfyCmsResult *r = g_new0(VfyCmsResult, 1);
   g_autoptr(CMS_ContentInfo) cms = NULL;
   g_autoptr(TS_TST_INFO) tst = NULL;
@@ -355,16 +497,22 @@ vfy_cms_verify(const guint8 *der, gsize len, VfyCmsMode mode, const VfyRanges *r
     return fail(r, VFY_CMS_FORMAT, "/Contents does not hold a DER CMS ContentInfo");
   /* /Contents is zero-padded to its reserved size; anything else after the DER is not. */
   for (const guint8 *q = p; q < der + len; q++)
-    if (*q != 0)
-      return fail(r, VFY_CMS_FORMAT, "non-zero bytes follow the CMS in /Contents");
+    if (*q != 0) {
+      r->trailing_garbage = TRUE;
+      break;
+    }
   if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed)
     return fail(r, VFY_CMS_FORMAT, "the CMS is not SignedData");
 
   sis = CMS_get0_SignerInfos(cms);
-  if (sis == NULL || sk_CMS_SignerInfo_num(sis) != 1)
-    return fail(r, VFY_CMS_FORMAT, "the CMS must hold exactly one SignerInfo (it holds %d)",
-                sis != NULL ? sk_CMS_SignerInfo_num(sis) : 0);
+  nsi = sis != NULL ? sk_CMS_SignerInfo_num(sis) : 0;
+  /* PAdES allows exactly one SignerInfo.  podofosign writes the same signer twice into
+   * adbe.pkcs7.detached; that is tolerated only when asked, and every copy must verify
+   * and name the same certificate. */
+  if (nsi < 1 || (nsi > 1 && !allow_same_signer_twice) || nsi > VFY_MAX_SIGNER_INFOS)
+    return fail(r, VFY_CMS_FORMAT, "the CMS must hold exactly one SignerInfo (it holds %d)", nsi);
   si = sk_CMS_SignerInfo_value(sis, 0);
+  r->signer_infos = nsi;
 
   {
     STACK_OF(X509) *certs = CMS_get1_certs(cms);
@@ -480,51 +628,72 @@ vfy_cms_verify(const guint8 *der, gsize len, VfyCmsMode mode, const VfyRanges *r
   if (!vfy_digest_ranges(md, &content, digest, &digest_len))
     return fail(r, VFY_CMS_UNSUPPORTED, "digest %s failed", r->digest_name);
 
-  r->has_signed_attrs = CMS_signed_get_attr_count(si) > 0;
-  if (r->has_signed_attrs) {
-    ASN1_OCTET_STRING *mdv = CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_pkcs9_messageDigest), -3,
-                                                         V_ASN1_OCTET_STRING);
-    ASN1_OBJECT *ct = CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_pkcs9_contentType), -3, V_ASN1_OBJECT);
-    if (mdv == NULL)
-      return fail(r, VFY_CMS_FORMAT, "signed attributes lack exactly one message-digest");
-    if (ct == NULL || OBJ_cmp(ct, CMS_get0_eContentType(cms)) != 0)
-      return fail(r, VFY_CMS_FORMAT, "the content-type attribute is missing or differs from eContentType");
-    if ((gsize)ASN1_STRING_length(mdv) != digest_len ||
-        memcmp(ASN1_STRING_get0_data(mdv), digest, digest_len) != 0)
-      return fail(r, VFY_CMS_HASH, "message-digest does not match the signed bytes");
-  }
-
-  if (!find_signer(si, r->certs, extra_certs, &r->signer))
-    return fail(r, VFY_CMS_NO_SIGNER, "the signer certificate is not in the CMS or the DSS");
-  {
-    EVP_PKEY *pkey = X509_get0_pubkey(r->signer);
-    if (pkey == NULL)
-      return fail(r, VFY_CMS_SIG, "the signer certificate's public key cannot be read");
-    if (!sigalg_consistent(sig_nid, md_nid, pkey))
-      return fail(r, VFY_CMS_SIG, "signatureAlgorithm %s does not fit digest %s and the signer's key",
-                  r->signature_name, r->digest_name);
+  for (int k = 0; k < nsi; k++) {
+    si = sk_CMS_SignerInfo_value(sis, k);
+    if (k > 0) {
+      X509 *prev = r->signer;
+      CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig_alg, &sig_alg);
+      if (dig_alg == NULL || OBJ_obj2nid(dig_alg->algorithm) != md_nid)
+        return fail(r, VFY_CMS_FORMAT, "the SignerInfos use different digest algorithms");
+      sig_nid = sig_alg != NULL ? OBJ_obj2nid(sig_alg->algorithm) : NID_undef;
+      r->signer = NULL;
+      if (!find_signer(si, r->certs, extra_certs, &r->signer) || X509_cmp(prev, r->signer) != 0) {
+        X509_free(prev);
+        return fail(r, VFY_CMS_FORMAT, "the SignerInfos name different signers");
+      }
+      X509_free(prev);
+    }
+    r->has_signed_attrs = CMS_signed_get_attr_count(si) > 0;
     if (r->has_signed_attrs) {
-      gboolean ess_present = FALSE;
-      int ess;
-      CMS_SignerInfo_set1_signer_cert(si, r->signer);
-      /* OpenSSL DER-encodes the attributes again before checking: signed attributes that
-       * were not in DER (sorted SET OF) order do not verify, as DSS also rules. */
-      if (CMS_SignerInfo_verify(si) != 1)
-        return fail(r, VFY_CMS_SIG, "the signature value does not verify over the signed attributes");
-      ess = check_ess(si, r->signer, &ess_present);
-      r->ess_present = ess_present;
-      if (ess < 0)
-        return fail(r, VFY_CMS_FORMAT, "the signing-certificate attribute cannot be decoded");
-      if (ess == 0)
-        return fail(r, VFY_CMS_SIGNER_MISMATCH,
-                    "the signing-certificate attribute names another certificate");
-    } else {
-      if (sig_nid == NID_rsassaPss || EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA_PSS ||
-          EVP_PKEY_get_base_id(pkey) == EVP_PKEY_ED25519 || EVP_PKEY_get_base_id(pkey) == EVP_PKEY_ED448)
-        return fail(r, VFY_CMS_UNSUPPORTED, "a signature without signed attributes using %s is not supported",
-                    r->signature_name);
-      if (!verify_without_attrs(pkey, md, &content, CMS_SignerInfo_get0_signature(si)))
-        return fail(r, VFY_CMS_SIG, "the signature value does not verify over the signed bytes");
+      ASN1_OCTET_STRING *mdv = CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_pkcs9_messageDigest), -3,
+                                                           V_ASN1_OCTET_STRING);
+      ASN1_OBJECT *ct = CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_pkcs9_contentType), -3, V_ASN1_OBJECT);
+      if (mdv == NULL)
+        return fail(r, VFY_CMS_FORMAT, "signed attributes lack exactly one message-digest");
+      if (ct == NULL || OBJ_cmp(ct, CMS_get0_eContentType(cms)) != 0)
+        return fail(r, VFY_CMS_FORMAT, "the content-type attribute is missing or differs from eContentType");
+      if ((gsize)ASN1_STRING_length(mdv) != digest_len ||
+          memcmp(ASN1_STRING_get0_data(mdv), digest, digest_len) != 0)
+        return fail(r, VFY_CMS_HASH, "message-digest does not match the signed bytes");
+    }
+  
+    if (k == 0 && !find_signer(si, r->certs, extra_certs, &r->signer))
+      return fail(r, VFY_CMS_NO_SIGNER, "the signer certificate is not in the CMS or the DSS");
+    {
+      EVP_PKEY *pkey = X509_get0_pubkey(r->signer);
+      if (pkey == NULL)
+        return fail(r, VFY_CMS_SIG, "the signer certificate's public key cannot be read");
+      if (sig_nid == NID_undef)
+        return fail(r, VFY_CMS_UNSUPPORTED, "the signature algorithm is not known");
+      if (!sigalg_consistent(sig_nid, md_nid, pkey))
+        return fail(r, VFY_CMS_SIG, "signatureAlgorithm %s does not fit digest %s and the signer's key",
+                    r->signature_name, r->digest_name);
+      if (r->has_signed_attrs) {
+        gboolean ess_present = FALSE;
+        int ess;
+        if (!signed_attrs_in_der_order(der, len, k))
+          return fail(r, VFY_CMS_SIG, "the signed attributes are not in DER order; the signature "
+                                      "does not verify over their DER encoding");
+        CMS_SignerInfo_set1_signer_cert(si, r->signer);
+        /* OpenSSL DER-encodes the attributes again before checking: signed attributes that
+         * were not in DER (sorted SET OF) order do not verify, as DSS also rules. */
+        if (CMS_SignerInfo_verify(si) != 1)
+          return fail(r, VFY_CMS_SIG, "the signature value does not verify over the signed attributes");
+        ess = check_ess(si, r->signer, &ess_present);
+        r->ess_present = ess_present;
+        if (ess < 0)
+          return fail(r, VFY_CMS_FORMAT, "the signing-certificate attribute cannot be decoded");
+        if (ess == 0)
+          return fail(r, VFY_CMS_SIGNER_MISMATCH,
+                      "the signing-certificate attribute names another certificate");
+      } else {
+        if (sig_nid == NID_rsassaPss || EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA_PSS ||
+            EVP_PKEY_get_base_id(pkey) == EVP_PKEY_ED25519 || EVP_PKEY_get_base_id(pkey) == EVP_PKEY_ED448)
+          return fail(r, VFY_CMS_UNSUPPORTED, "a signature without signed attributes using %s is not supported",
+                      r->signature_name);
+        if (!verify_without_attrs(pkey, md, &content, CMS_SignerInfo_get0_signature(si)))
+          return fail(r, VFY_CMS_SIG, "the signature value does not verify over the signed bytes");
+      }
     }
   }
   ERR_clear_error();

@@ -48,6 +48,8 @@ typedef struct {
   gboolean econtent_present;
   gint64 gen_time;      /* TST mode: genTime (Unix seconds) */
   gboolean has_gen_time;
+  int signer_infos;
+  gboolean trailing_garbage; /* non-zero bytes after the CMS in /Contents (unsigned) */
 } VfyCmsResult;
 
 void vfy_cms_result_free(VfyCmsResult *r);
@@ -55,9 +57,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VfyCmsResult, vfy_cms_result_free)
 
 /* Check the DER CMS @der (trailing zero padding allowed) against @ranges in @mode.
  * @extra_certs (may be NULL) are searched for the signer certificate when the CMS does
- * not carry it.  Never NULL: the outcome is in ->status. */
+ * not carry it.  @allow_same_signer_twice tolerates a second SignerInfo by the same
+ * certificate (legacy adbe.pkcs7.* writers); both must verify.  Never NULL: the outcome
+ * is in ->status (->signer_infos says how many there were). */
 VfyCmsResult *vfy_cms_verify(const guint8 *der, gsize len, VfyCmsMode mode,
-                             const VfyRanges *ranges, const TteX509Stack *extra_certs);
+                             const VfyRanges *ranges, const TteX509Stack *extra_certs,
+                             gboolean allow_same_signer_twice);
 
 /* Digest @ranges with @md into @out (EVP_MAX_MD_SIZE bytes); FALSE on an OpenSSL failure. */
 gboolean vfy_digest_ranges(const EVP_MD *md, const VfyRanges *ranges, guint8 *out,

@@ -393,7 +393,15 @@ walk_field(Walk *w, qpdf_oh f, const char *parent_name, gboolean parent_is_sig, 
   qpdf_oh ft, v, kids;
   gboolean is_sig = parent_is_sig;
 
-  if (w->error != NULL || !qpdf_oh_is_dictionary(q, f))
+  if (w->error != NULL)
+    return;
+  if (qpdf_oh_is_null(q, f) && id != 0) {
+    /* The form names an object the cross-reference data does not hold: its
+     * signatures (if it was one) cannot be examined, and cannot be assumed absent. */
+    w->info->dangling_fields++;
+    return;
+  }
+  if (!qpdf_oh_is_dictionary(q, f))
     return;
   if (depth > TTE_LIMIT_PDF_MAX_DEPTH) {
     g_set_error(&w->error, TTE_ERROR, TTE_ERROR_LIMIT,
@@ -562,11 +570,9 @@ vfy_pdf_scan(const guint8 *data, gsize len, GError **error)
     qpdf_cleanup(&q);
     return NULL;
   }
-  if (qpdf_is_encrypted(q)) {
-    g_set_error(error, TTE_ERROR, TTE_ERROR_PDF_ENCRYPTED, "encrypted PDFs are not verified");
-    qpdf_cleanup(&q);
-    return NULL;
-  }
+  /* Opened with the empty user password; signature /Contents are never encrypted
+   * (ISO 32000-1, 7.6.1), and the gap check compares qpdf's value with the raw hex. */
+  info->encrypted = qpdf_is_encrypted(q);
 
   w.q = q;
   w.info = info;

@@ -35,6 +35,8 @@ typedef struct {
   GArray *revisions;     /* VfyRevisionEnd, ascending */
   gboolean warnings;     /* qpdf issued warnings */
   char *first_warning;
+  guint dangling_fields;  /* form fields referring to objects that do not exist */
+  gboolean encrypted;     /* opened with the empty user password */
   gboolean fields_capped; /* TTE_LIMIT_PDF_MAX_FIELDS cut the field walk short */
 } VfyPdfInfo;
 

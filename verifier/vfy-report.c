@@ -152,12 +152,15 @@ vfy_report_to_json(const VfyReport *r)
   json_object_set_new(o, "file", str_or_null(r->file));
   json_object_set_new(o, "file_size", json_integer((json_int_t)r->file_size));
   json_object_set_new(o, "validation_time", str_or_null(vt));
-  json_object_set_new(o, "indication",
-                      r->signatures->len == 0 ? json_null() : json_string(vfy_indication_name(r->indication)));
+  json_object_set_new(o, "indication", r->signatures->len == 0 && r->structure_errors_en->len == 0
+                                           ? json_null()
+                                           : json_string(vfy_indication_name(r->indication)));
   json_object_set_new(o, "signature_count", json_integer(r->signatures->len));
   json_object_set_new(o, "pdf_warnings", json_boolean(r->pdf_warnings));
   json_object_set_new(o, "warnings_en", strings(r->warnings_en));
   json_object_set_new(o, "warnings_id", strings(r->warnings_id));
+  json_object_set_new(o, "structure_errors_en", strings(r->structure_errors_en));
+  json_object_set_new(o, "structure_errors_id", strings(r->structure_errors_id));
   for (guint i = 0; i < r->signatures->len; i++)
     json_array_append_new(sigs, signature_json(g_ptr_array_index(r->signatures, i)));
   json_object_set_new(o, "signatures", sigs);
@@ -190,6 +193,12 @@ vfy_report_to_text(const VfyReport *r, const char *lang)
   const GPtrArray *warn = id ? r->warnings_id : r->warnings_en;
 
   g_string_append_printf(out, "%s: %s\n", id ? "Berkas" : "File", r->file);
+  {
+    const GPtrArray *se = id ? r->structure_errors_id : r->structure_errors_en;
+    for (guint i = 0; i < se->len; i++)
+      g_string_append_printf(out, "  %s: %s\n", id ? "GALAT STRUKTUR" : "STRUCTURE ERROR",
+                             (const char *)g_ptr_array_index(se, i));
+  }
   if (r->signatures->len == 0) {
     g_string_append(out, id ? "Tidak ada tanda tangan dalam berkas ini.\n" : "The file holds no signature.\n");
     return g_string_free(out, FALSE);

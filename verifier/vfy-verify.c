@@ -99,6 +99,8 @@ vfy_report_free(VfyReport *r)
   g_free(r->file);
   g_clear_pointer(&r->warnings_en, g_ptr_array_unref);
   g_clear_pointer(&r->warnings_id, g_ptr_array_unref);
+  g_clear_pointer(&r->structure_errors_en, g_ptr_array_unref);
+  g_clear_pointer(&r->structure_errors_id, g_ptr_array_unref);
   g_clear_pointer(&r->signatures, g_ptr_array_unref);
   g_free(r);
 }
@@ -290,7 +292,7 @@ check_signature_timestamps(Ctx *ctx, VfySignature *s, const VfyCmsResult *r, gin
     s->timestamp_present = TRUE;
     if (sv == NULL)
       break;
-    t = vfy_cms_verify(td, tl, VFY_CMS_TST, &over, ctx->dss_certs);
+    t = vfy_cms_verify(td, tl, VFY_CMS_TST, &over, ctx->dss_certs, FALSE);
     if (t->status != VFY_CMS_OK) {
       add_reason(s, "Cap waktu tanda tangan tidak sah dan diabaikan", "The signature timestamp is not valid and is ignored",
                  t->message);
@@ -430,7 +432,7 @@ verify_one(Ctx *ctx, const VfyPdfSig *ps)
   ranges.n1 = (gsize)ps->byte_range[1];
   ranges.p2 = ctx->data + ps->byte_range[2];
   ranges.n2 = (gsize)ps->byte_range[3];
-  r = vfy_cms_verify(cder, clen, mode, &ranges, ctx->dss_certs);
+  r = vfy_cms_verify(cder, clen, mode, &ranges, ctx->dss_certs, TRUE);
   s->digest_algorithm = g_strdup(r->digest_name);
   s->signature_algorithm = g_strdup(r->signature_name);
   if (r->signer != NULL) {
@@ -443,6 +445,12 @@ verify_one(Ctx *ctx, const VfyPdfSig *ps)
     return s;
   }
   s->integrity = TRUE;
+  if (r->trailing_garbage)
+    add_reason(s, "Setelah CMS di /Contents terdapat byte lain (tidak ditandatangani, diabaikan)",
+               "Other bytes follow the CMS in /Contents (not signed, ignored)", NULL);
+  if (r->signer_infos > 1)
+    add_reason(s, "CMS memuat SignerInfo ganda dari penanda tangan yang sama (semuanya sah)",
+               "The CMS holds duplicate SignerInfos from the same signer (all of them verify)", NULL);
   if (mode == VFY_CMS_DETACHED && r->econtent_present)
     add_reason(s, "CMS membungkus isi dokumen (bukan detached); isi tersebut sama dengan bagian yang ditandatangani",
                "The CMS encapsulates the content (not detached); it equals the signed bytes", NULL);
@@ -531,6 +539,8 @@ vfy_verify_bytes(const guint8 *data, gsize len, const char *name, const VfyOptio
   rep->file_size = len;
   rep->warnings_en = g_ptr_array_new_with_free_func(g_free);
   rep->warnings_id = g_ptr_array_new_with_free_func(g_free);
+  rep->structure_errors_en = g_ptr_array_new_with_free_func(g_free);
+  rep->structure_errors_id = g_ptr_array_new_with_free_func(g_free);
   rep->signatures = g_ptr_array_new_with_free_func((GDestroyNotify)signature_free);
   rep->validation_time = opts->now != 0 ? opts->now : g_get_real_time() / G_USEC_PER_SEC;
 
@@ -546,6 +556,10 @@ vfy_verify_bytes(const guint8 *data, gsize len, const char *name, const VfyOptio
     g_ptr_array_add(rep->warnings_id, g_strdup_printf("qpdf memberi peringatan saat membaca berkas: %s", pdf->first_warning));
   }
 
+  if (pdf->encrypted) {
+    g_ptr_array_add(rep->warnings_en, g_strdup("The file is encrypted (opened with the empty user password)"));
+    g_ptr_array_add(rep->warnings_id, g_strdup("Berkas terenkripsi (dibuka dengan kata sandi pengguna kosong)"));
+  }
   ctx.data = data;
   ctx.len = len;
   ctx.opts = opts;
@@ -578,6 +592,15 @@ vfy_verify_bytes(const guint8 *data, gsize len, const char *name, const VfyOptio
   for (guint i = 0; i < rep->signatures->len; i++) {
     VfySignature *s = g_ptr_array_index(rep->signatures, i);
     rep->indication = MAX(rep->indication, s->indication);
+  }
+  if (pdf->dangling_fields > 0) {
+    g_ptr_array_add(rep->structure_errors_en,
+                    g_strdup_printf("%u form field(s) refer to objects the file does not hold; signatures "
+                                    "there cannot be examined", pdf->dangling_fields));
+    g_ptr_array_add(rep->structure_errors_id,
+                    g_strdup_printf("%u kolom formulir merujuk ke objek yang tidak ada di berkas; tanda tangan "
+                                    "di sana tidak dapat diperiksa", pdf->dangling_fields));
+    rep->indication = VFY_TOTAL_FAILED;
   }
   tte_x509_stack_free(ctx.dss_certs);
   return g_steal_pointer(&rep);

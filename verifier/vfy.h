@@ -91,6 +91,10 @@ typedef struct {
   gboolean pdf_warnings; /* qpdf warned while reading (no repair was attempted) */
   GPtrArray *warnings_en; /* char*: file-level notes */
   GPtrArray *warnings_id;
+  /* Structure problems that make the file fail as a whole (e.g. form fields that refer
+   * to missing objects, which could hide signatures); each makes indication TOTAL-FAILED. */
+  GPtrArray *structure_errors_en;
+  GPtrArray *structure_errors_id;
   GPtrArray *signatures; /* VfySignature* in file order of their signed revisions */
   VfyIndication indication; /* worst over all signatures; TOTAL-PASSED when none */
   gint64 validation_time;
