@@ -47,6 +47,7 @@
 #define STAMP_ASCENT 0.93      /* baseline below the line top, / font size */
 #define STAMP_QR_QUIET 4       /* modules of white around the symbol (ISO 18004) */
 #define STAMP_MIN_TEXT_WIDTH 24.0
+#define STAMP_QR_MIN_MODULE 0.5 /* pt: two dots at 300 dpi; smaller will not scan from paper */
 
 /* ------------------------------------------------------------------------------ */
 /* small helpers */
@@ -1204,8 +1205,15 @@ draw_qr(GString *cs, const char *url, double x, double y, double side, GError **
                 "cannot encode the QR code: %s", g_strerror(e));
     return FALSE;
   }
-  runs = sig_qr_runs(qr->data, (guint)qr->width);
   m = side / (qr->width + 2 * STAMP_QR_QUIET);
+  if (m < STAMP_QR_MIN_MODULE) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT,
+                "stamp box is too small for a scannable QR code (%d modules in %g pt)",
+                qr->width, side);
+    QRcode_free(qr);
+    return FALSE;
+  }
+  runs = sig_qr_runs(qr->data, (guint)qr->width);
   g_string_append(cs, "0 g\n");
   for (guint i = 0; i < runs->len; i++) {
     const SigQrRun *r = &g_array_index(runs, SigQrRun, i);
@@ -1391,7 +1399,8 @@ sig_appearance_emit(const SigStamp *stamp, double width, double height, const do
 
   g_array_set_clear_func(paras, para_clear);
   g_array_set_clear_func(lines, line_clear);
-  if (stamp->signer_name == NULL || *stamp->signer_name == '\0' || stamp->time == NULL) {
+  if (stamp->signer_name == NULL || stamp->time == NULL ||
+      strspn(stamp->signer_name, " \t\r\n") == strlen(stamp->signer_name)) {
     g_set_error_literal(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT,
                         "the stamp needs the signer's name and the signing time");
     return FALSE;

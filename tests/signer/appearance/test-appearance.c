@@ -586,6 +586,7 @@ test_font_subset(void)
   g_autoptr(GBytes) font = NULL, sub = NULL, sub2 = NULL;
   /* "Åé" need composite glyphs in DejaVu (base + accent components). */
   const gunichar chars[] = { 'A', 'b', ' ', 0xC5, 0xE9, 0x20AC, 'A' };
+  g_autofree char *fcq = NULL;
 
   if (!g_file_get_contents(SIG_APPEARANCE_DEFAULT_FONT, &raw, &raw_len, NULL)) {
     g_test_skip("DejaVuSans.ttf not installed (package fonts-dejavu-core)");
@@ -601,6 +602,26 @@ test_font_subset(void)
   g_assert_cmpuint(g_bytes_get_size(sub2), ==, g_bytes_get_size(sub));
   g_assert_cmpmem(g_bytes_get_data(sub2, NULL), g_bytes_get_size(sub2), g_bytes_get_data(sub, NULL),
                   g_bytes_get_size(sub));
+
+  /* An independent reader (FreeType, through fontconfig's fc-query) accepts the subset
+   * as a TrueType font that covers exactly the characters asked for. */
+  fcq = g_find_program_in_path("fc-query");
+  if (fcq != NULL) {
+    g_autofree char *tmp = NULL;
+    int fd = g_file_open_tmp("tte-subset-XXXXXX.ttf", &tmp, &error);
+    g_assert_no_error(error);
+    close(fd);
+    g_assert_true(g_file_set_contents(tmp, g_bytes_get_data(sub, NULL),
+                                      (gssize)g_bytes_get_size(sub), &error));
+    {
+      const char *argv[] = { "fc-query", "--format=%{fontformat}|%{charset}", tmp, NULL };
+      g_autofree char *out = run(argv, NULL);
+      g_test_message("fc-query: %s", out);
+      g_assert_true(g_str_has_prefix(out, "TrueType|"));
+      g_assert_nonnull(strstr(out, "20 41 62 c5 e9 20ac"));
+    }
+    g_unlink(tmp);
+  }
 
   /* Hostile inputs: random byte changes anywhere in a (small, all-relevant) font either
    * give a font or an error — never a read out of bounds (ASan watches). */
@@ -803,6 +824,19 @@ test_stamp_fit_and_errors(void)
   g_clear_error(&error);
   g_assert_false(sig_appearance_emit(&s, 10, 80, NULL, &ts.sink, &form, &error));
   g_assert_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT);
+  g_clear_error(&error);
+
+  default_stamp(&s, t, NULL);
+  s.signer_name = "   ";
+  g_assert_false(sig_appearance_emit(&s, 200, 80, NULL, &ts.sink, &form, &error));
+  g_assert_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT);
+  g_clear_error(&error);
+
+  /* A QR code whose modules would be under 0.5 pt: refused rather than unscannable. */
+  default_stamp(&s, t, NULL);
+  g_assert_false(sig_appearance_emit(&s, 200, 18, NULL, &ts.sink, &form, &error));
+  g_assert_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull(strstr(error->message, "QR"));
   g_clear_error(&error);
 
   default_stamp(&s, t, NULL);
