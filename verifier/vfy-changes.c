@@ -1023,6 +1023,7 @@ child_ctx(Ctx parent, const char *key, gboolean sig_field)
     if (K("/Metadata")) return CTX_META;
     if (K("/Extensions")) return CTX_EXT;
     if (K("/StructTreeRoot")) return CTX_STRUCT;
+    if (K("/Perms")) return CTX_SIGV; /* /DocMDP, /UR3: signature dictionaries */
     return CTX_OTHER;
   case CTX_PAGETREE:
     if (K("/Kids")) return CTX_KIDS;
@@ -1048,7 +1049,7 @@ child_ctx(Ctx parent, const char *key, gboolean sig_field)
     if (K("/Popup")) return CTX_ANNOT;
     return parent;
   case CTX_ACROFORM:
-    if (K("/Fields")) return CTX_FIELDS;
+    if (K("/Fields") || K("/CO")) return CTX_FIELDS; /* /CO: calculation order, fields too */
     if (K("/DR")) return CTX_DR;
     return CTX_ACROFORM;
   case CTX_FIELDS:
@@ -1126,12 +1127,14 @@ walk_value(Walk *w, guint self, qpdf_oh oh, Ctx ctx, guint ap_owner, gboolean si
       Ctx cc = child_ctx(ctx, k, sig_field);
       qpdf_oh v;
       guint owner = ap_owner;
+      /* Only the field tree passes "this is a signature field" down. */
+      gboolean sf = sig_field && (cc == CTX_FIELDS || cc == CTX_FIELD);
       if (cc == CTX_SKIP)
         continue;
       if (cc == CTX_AP && ctx != CTX_AP)
         owner = self;
       v = qk(q, d, k);
-      ok = walk_value(w, self, v, cc, owner, sig_field, depth + 1, error);
+      ok = walk_value(w, self, v, cc, owner, sf, depth + 1, error);
       qpdf_oh_release(q, v);
     }
     qpdf_oh_release(q, d);
@@ -1267,8 +1270,9 @@ walk_roles(Walk *w, GError **error)
     }
     /* A page reached from anywhere but the page tree is a destination or a back link
      * (/Dest, /OpenAction, outlines, /Pg): the page is judged as a page, not as that. */
-    if (it.ctx != CTX_PAGENODE && it.ctx != CTX_PAGE && it.ctx != CTX_PAGETREE &&
-        (qp_name_is(w->qp, oh, "/Type", "/Page") || qp_name_is(w->qp, oh, "/Type", "/Pages"))) {
+    if ((it.ctx != CTX_PAGENODE && it.ctx != CTX_PAGE && it.ctx != CTX_PAGETREE &&
+         (qp_name_is(w->qp, oh, "/Type", "/Page") || qp_name_is(w->qp, oh, "/Type", "/Pages"))) ||
+        (it.ctx != CTX_CATALOG && qp_name_is(w->qp, oh, "/Type", "/Catalog"))) {
       r->roles &= ~(1u << it.ctx);
       qpdf_oh_release(q, oh);
       continue;
@@ -1311,9 +1315,18 @@ typedef struct {
   GHashTable *changed;    /* nums of existing objects whose content changed */
   GHashTable *filled;     /* fields/widgets legitimately filled or signed */
   GHashTable *roles;      /* num -> RoleInfo* */
+  GHashTable *compressed_any; /* objstm_key() of every type-2 entry in a later revision */
   VfyMdpLevel mdp;
   guint max_depth;
 } Judge;
+
+/* One key for "object @obj at index @idx of object stream @stm" (collisions only make
+ * the check more lenient for that one object, never stricter). */
+static guint
+objstm_key(guint stm, guint obj, guint idx)
+{
+  return (stm * 2654435761u) ^ (obj * 40503u) ^ (idx + 0x9e3779b9u);
+}
 
 static gboolean
 existed_signed(Judge *j, guint num)
@@ -1835,7 +1848,9 @@ judge_field_or_annot(Judge *j, guint num, qpdf_oh o, qpdf_oh n)
         g_autofree char *why = g_strdup_printf("key %s", k);
         note(j, "signature-changed", FALSE, num, why);
       }
-    } else if (strcmp(k, "/V") == 0 || strcmp(k, "/I") == 0 || appearance) {
+    } else if (strcmp(k, "/V") == 0 || strcmp(k, "/I") == 0 || strcmp(k, "/DV") == 0 ||
+               strcmp(k, "/DA") == 0 || strcmp(k, "/MK") == 0 || appearance) {
+      /* Filling a field: value, selection, and the appearance regenerated for it. */
       if (was_read_only) {
         note(j, "form-changed", FALSE, num, "a read-only field was changed");
       } else {
@@ -1996,7 +2011,9 @@ judge_object_stream(Judge *j, guint num, qpdf_oh n, guint max_objects, GError **
     if (on > G_MAXINT32)
       break;
     e = g_hash_table_lookup(j->eff, GUINT_TO_POINTER((guint)on));
-    if ((e == NULL || e->kind != XE_COMPRESSED || e->f2 != num || e->idx != (guint)i) &&
+    /* A later revision may legitimately supersede an object it once put here. */
+    if (!(e != NULL && e->kind == XE_COMPRESSED && e->f2 == num && e->idx == (guint)i) &&
+        !g_hash_table_contains(j->compressed_any, GUINT_TO_POINTER(objstm_key(num, (guint)on, (guint)i))) &&
         existed_signed(j, (guint)on)) {
       g_autofree char *why = g_strdup_printf("it carries object %" G_GUINT64_FORMAT, on);
       note(j, "object-stream-redefines", FALSE, num, why);
@@ -2106,6 +2123,7 @@ vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, VfyMdpLevel
   g_autoptr(GHashTable) touched = g_hash_table_new(NULL, NULL);
   g_autoptr(GHashTable) changed = g_hash_table_new(NULL, NULL);
   g_autoptr(GHashTable) filled = g_hash_table_new(NULL, NULL);
+  g_autoptr(GHashTable) compressed_any = g_hash_table_new(NULL, NULL);
   g_autoptr(GHashTable) roles = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)role_info_free);
   g_autoptr(GArray) queue = g_array_new(FALSE, FALSE, sizeof(WalkItem));
   g_autoptr(GArray) spans = g_array_new(FALSE, FALSE, sizeof(gsize));
@@ -2247,6 +2265,8 @@ vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, VfyMdpLevel
       /* Compressed entries are checked below, once the object stream's own entry is known. */
       g_hash_table_insert(eff, GUINT_TO_POINTER(e->num), (gpointer)e);
       g_hash_table_insert(touched, GUINT_TO_POINTER(e->num), GUINT_TO_POINTER(rev));
+      if (e->kind == XE_COMPRESSED && e->f2 <= G_MAXUINT)
+        g_hash_table_add(compressed_any, GUINT_TO_POINTER(objstm_key((guint)e->f2, e->num, e->idx)));
     }
     for (guint k = 0; k < s->entries->len; k++) {
       const XrefEntry *e = &g_array_index(s->entries, XrefEntry, k);
@@ -2284,7 +2304,8 @@ vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, VfyMdpLevel
       goto out;
   }
   {
-    Judge j = { &f, &before, &after, signed_map, eff, touched, changed, filled, roles, mdp, b.max_depth };
+    Judge j = { &f, &before, &after, signed_map, eff, touched, changed, filled, roles, compressed_any,
+                mdp, b.max_depth };
     g_autoptr(GArray) nums = g_array_new(FALSE, FALSE, sizeof(guint));
     g_autoptr(GArray) aps = g_array_new(FALSE, FALSE, sizeof(guint));
     GHashTableIter it;
