@@ -633,8 +633,15 @@ vfy_cms_verify(const guint8 *der, gsize len, VfyCmsMode mode, const VfyRanges *r
     if (k > 0) {
       X509 *prev = r->signer;
       CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig_alg, &sig_alg);
-      if (dig_alg == NULL || OBJ_obj2nid(dig_alg->algorithm) != md_nid)
-        return fail(r, VFY_CMS_FORMAT, "the SignerInfos use different digest algorithms");
+      if (dig_alg == NULL || OBJ_obj2nid(dig_alg->algorithm) != md_nid) {
+        /* Each SignerInfo carries its own digest of the same content. */
+        md_nid = dig_alg != NULL ? OBJ_obj2nid(dig_alg->algorithm) : NID_undef;
+        if (md_nid == NID_undef || OBJ_find_sigid_algs(md_nid, NULL, NULL) ||
+            (md = EVP_get_digestbynid(md_nid)) == NULL)
+          return fail(r, VFY_CMS_FORMAT, "a further SignerInfo names no usable digest algorithm");
+        if (!vfy_digest_ranges(md, &content, digest, &digest_len))
+          return fail(r, VFY_CMS_UNSUPPORTED, "digest failed");
+      }
       sig_nid = sig_alg != NULL ? OBJ_obj2nid(sig_alg->algorithm) : NID_undef;
       r->signer = NULL;
       if (!find_signer(si, r->certs, extra_certs, &r->signer) || X509_cmp(prev, r->signer) != 0) {

@@ -561,7 +561,9 @@ vfy_pdf_scan(const guint8 *data, gsize len, GError **error)
     return NULL;
 
   q = qpdf_init();
+  /* A library does not print: warnings are collected below instead. */
   qpdf_silence_errors(q);
+  qpdf_set_suppress_warnings(q, QPDF_TRUE);
   qpdf_set_attempt_recovery(q, QPDF_FALSE);
   rc = qpdf_read_memory(q, "input.pdf", (const char *)data, len, NULL);
   if ((rc & QPDF_ERRORS) != 0) {
@@ -612,5 +614,8 @@ vfy_pdf_scan(const guint8 *data, gsize len, GError **error)
     info->warnings = TRUE;
   }
   qpdf_cleanup(&q);
+  /* No signature reachable, yet signature data in the bytes: a damaged or hidden
+   * signature must not read as "unsigned". */
+  info->unreachable_signature_data = info->sigs->len == 0 && memmem(data, len, "/ByteRange", 10) != NULL;
   return g_steal_pointer(&info);
 }

@@ -36,6 +36,7 @@ typedef struct {
   gboolean warnings;     /* qpdf issued warnings */
   char *first_warning;
   guint dangling_fields;  /* form fields referring to objects that do not exist */
+  gboolean unreachable_signature_data; /* no signature found, but "/ByteRange" in the bytes */
   gboolean encrypted;     /* opened with the empty user password */
   gboolean fields_capped; /* TTE_LIMIT_PDF_MAX_FIELDS cut the field walk short */
 } VfyPdfInfo;

@@ -593,6 +593,14 @@ vfy_verify_bytes(const guint8 *data, gsize len, const char *name, const VfyOptio
     VfySignature *s = g_ptr_array_index(rep->signatures, i);
     rep->indication = MAX(rep->indication, s->indication);
   }
+  if (pdf->unreachable_signature_data) {
+    g_ptr_array_add(rep->structure_errors_en,
+                    g_strdup("the bytes hold signature data (/ByteRange) but no readable signature field uses it"));
+    g_ptr_array_add(rep->structure_errors_id,
+                    g_strdup("berkas memuat data tanda tangan (/ByteRange) tetapi tidak ada kolom tanda tangan "
+                             "yang dapat dibaca memakainya"));
+    rep->indication = VFY_TOTAL_FAILED;
+  }
   if (pdf->dangling_fields > 0) {
     g_ptr_array_add(rep->structure_errors_en,
                     g_strdup_printf("%u form field(s) refer to objects the file does not hold; signatures "

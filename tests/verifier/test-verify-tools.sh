@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# test-verify-tools.sh — `tte verify` on letters signed by tools nobody here wrote
+# (podofosign, pdfsig), against a throwaway PKI: right root, wrong root, expired,
+# revoked (CRL given, OCSP from a loopback `openssl ocsp` responder), tampered, usage.
+# TAP output.
+set -uo pipefail
+
+TTE=${TTE_BUILD_DIR:?}/api/tte
+SRC=${TTE_SOURCE_DIR:?}
+. "$SRC/tests/verifier/pki.sh"
+
+n=0
+fails=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $*"; }
+skip() { n=$((n + 1)); echo "ok $n - # SKIP $*"; }
+check() { # check DESC COMMAND...
+  local d=$1; shift
+  if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+
+for tool in podofosign pdfsig certutil pk12util openssl qpdf jq python3; do
+  if ! command -v $tool >/dev/null; then
+    echo "1..0 # SKIP $tool is not installed"
+    exit 0
+  fi
+done
+
+W=$(mktemp -d)
+OCSP_PID=
+cleanup() {
+  [ -n "$OCSP_PID" ] && kill "$OCSP_PID" 2>/dev/null
+  rm -rf "$W"
+}
+trap cleanup EXIT
+cd "$W"
+
+PORT=$(free_port)
+pki_make "$W/pki" "$PORT"
+P=$W/pki
+pki_letter letter.pdf
+
+# verify FILE ARGS... -> sets RC and J (JSON)
+verify() {
+  local f=$1; shift
+  J=$("$TTE" verify "$f" --json --no-visual "$@" 2>verify.err)
+  RC=$?
+}
+jqv() { echo "$J" | jq -r "$1"; }
+expect() { # expect DESC RC INDICATION SUBINDICATION(or -)
+  local d=$1 rc=$2 ind=$3 sub=$4
+  local got_ind got_sub
+  got_ind=$(jqv '.signatures[0].indication')
+  got_sub=$(jqv '.signatures[0].subindication // "-"')
+  if [ "$RC" = "$rc" ] && [ "$got_ind" = "$ind" ] && [ "$got_sub" = "$sub" ]; then
+    ok "$d"
+  else
+    not_ok "$d (rc=$RC $got_ind/$got_sub, wanted rc=$rc $ind/$sub)"
+    sed 's/^/# /' verify.err
+    echo "$J" | jq -c '.signatures[0].reasons_en' | sed 's/^/# /'
+  fi
+}
+
+podo() { # podo SIGNER OUT [DIGEST]
+  # -sigsize: podofosign under-estimates ECDSA signatures and leaves a broken placeholder.
+  podofosign -in letter.pdf -out "$2" -cert "$P/$1.pem" -pkey "$P/$1.key" -digest "${3:-SHA256}" \
+    -field-name "Tanda Tangan" -sigsize 4096 >/dev/null 2>&1
+}
+
+# --- podofosign, RSA -------------------------------------------------------------------
+podo good s-good.pdf
+verify s-good.pdf --trust "$P/root.pem" --crl "$P/root.crl"
+expect "podofosign RSA: TOTAL-PASSED with the right root and its CRL" 0 TOTAL-PASSED -
+check "podofosign RSA: integrity, trust, coverage, signer, claimed time in JSON" \
+  test "$(jqv '[.signatures[0] | .integrity, .trusted, .coverage, .signer.serial, .time_source, .revocation.status, .field] | join(",")')" \
+  = "true,true,ENTIRE_FILE,1000,claimed,good,Tanda Tangan"
+verify s-good.pdf --trust "$P/other.pem" --crl "$P/root.crl"
+expect "podofosign RSA: another root gives NO_CERTIFICATE_CHAIN_FOUND" 2 INDETERMINATE NO_CERTIFICATE_CHAIN_FOUND
+verify s-good.pdf
+expect "no --trust at all: nothing is trusted (no system store by default)" 2 INDETERMINATE NO_CERTIFICATE_CHAIN_FOUND
+verify s-good.pdf --trust "$P/root.pem"
+expect "no revocation data: TRY_LATER, never passed" 2 INDETERMINATE TRY_LATER
+check "pdfsig agrees the podofosign signature is intact" \
+  sh -c "pdfsig -nocert s-good.pdf | grep -q 'Signature is Valid'"
+
+# --- text output, both languages ---------------------------------------------------------
+check "text report in Bahasa Indonesia by default" \
+  sh -c "'$TTE' verify s-good.pdf --no-visual --trust '$P/root.pem' --crl '$P/root.crl' | grep -q 'Hasil: SAH'"
+check "text report in English with --lang en" \
+  sh -c "'$TTE' verify s-good.pdf --no-visual --lang en --trust '$P/root.pem' --crl '$P/root.crl' | grep -q 'Result: VALID'"
+
+# --- ECDSA and SHA-512 -------------------------------------------------------------------
+podo ec s-ec.pdf SHA384
+verify s-ec.pdf --trust "$P/root.pem" --crl "$P/root.crl"
+expect "podofosign ECDSA P-256/SHA-384: TOTAL-PASSED" 0 TOTAL-PASSED -
+podo good s-512.pdf SHA512
+verify s-512.pdf --trust "$P/root.pem" --crl "$P/root.crl"
+expect "podofosign RSA/SHA-512: TOTAL-PASSED" 0 TOTAL-PASSED -
+
+# --- expired, revoked, key usage -----------------------------------------------------------
+podo expired s-expired.pdf
+verify s-expired.pdf --trust "$P/root.pem" --crl "$P/root.crl"
+expect "expired signer with only a claimed time: OUT_OF_BOUNDS_NO_POE" 2 INDETERMINATE OUT_OF_BOUNDS_NO_POE
+podo revoked s-revoked.pdf
+verify s-revoked.pdf --trust "$P/root.pem" --crl "$P/root.crl"
+expect "signer revoked before signing (CRL given): TOTAL-FAILED REVOKED" 1 TOTAL-FAILED REVOKED
+check "revocation time and source are reported" \
+  test "$(jqv '.signatures[0].revocation | [.status, .source, (.revocation_time != null)] | map(tostring) | join(",")')" = "revoked,crl,true"
+podo nosign s-nosign.pdf
+verify s-nosign.pdf --trust "$P/root.pem" --crl "$P/root.crl"
+expect "keyUsage without digitalSignature/nonRepudiation: CHAIN_CONSTRAINTS_FAILURE" 2 INDETERMINATE CHAIN_CONSTRAINTS_FAILURE
+
+# --- OCSP from a loopback responder ----------------------------------------------------------
+openssl ocsp -index "$P/index.txt" -port "$PORT" -rsigner "$P/ocsp.pem" -rkey "$P/ocsp.key" \
+  -CA "$P/root.pem" -ignore_err >ocsp.log 2>&1 &
+OCSP_PID=$!
+# Wait for its banner: probing the port would occupy the single-threaded responder.
+for _ in $(seq 100); do
+  grep -q "waiting for OCSP client connections" ocsp.log 2>/dev/null && break
+  sleep 0.1
+done
+podo ocspgood s-ocspgood.pdf
+verify s-ocspgood.pdf --trust "$P/root.pem" --online
+expect "OCSP (AIA, --online): good signer TOTAL-PASSED" 0 TOTAL-PASSED -
+check "OCSP is named as the revocation source" test "$(jqv '.signatures[0].revocation.source')" = ocsp
+podo ocsprevoked s-ocsprevoked.pdf
+verify s-ocsprevoked.pdf --trust "$P/root.pem" --online
+expect "OCSP (AIA, --online): revoked signer TOTAL-FAILED REVOKED" 1 TOTAL-FAILED REVOKED
+verify s-ocspgood.pdf --trust "$P/root.pem"
+expect "OCSP signer without --online: nothing fetched, TRY_LATER" 2 INDETERMINATE TRY_LATER
+kill "$OCSP_PID" 2>/dev/null; wait "$OCSP_PID" 2>/dev/null; OCSP_PID=
+verify s-ocspgood.pdf --trust "$P/root.pem" --online
+expect "OCSP responder gone: TRY_LATER" 2 INDETERMINATE TRY_LATER
+
+# --- pdfsig (NSS) ------------------------------------------------------------------------------
+mkdir nss
+certutil -N -d sql:nss --empty-password
+pk12util -i "$P/good.p12" -d sql:nss -W test >/dev/null 2>&1
+if pdfsig -add-signature -nssdir sql:nss -nick good -new-signature-field-name Pengesahan letter.pdf s-pdfsig.pdf \
+  >/dev/null 2>&1; then
+  verify s-pdfsig.pdf --trust "$P/root.pem" --crl "$P/root.crl"
+  expect "pdfsig -add-signature: TOTAL-PASSED" 0 TOTAL-PASSED -
+  check "pdfsig agrees on its own signature" sh -c "pdfsig -nocert s-pdfsig.pdf | grep -q 'Signature is Valid'"
+  verify s-pdfsig.pdf --trust "$P/other.pem" --crl "$P/root.crl"
+  expect "pdfsig signature, other root: NO_CERTIFICATE_CHAIN_FOUND" 2 INDETERMINATE NO_CERTIFICATE_CHAIN_FOUND
+  # Sign the podofosign letter again: two signatures, the first now ENTIRE_REVISION.
+  if pdfsig -add-signature -nssdir sql:nss -nick good -new-signature-field-name Kedua s-good.pdf s-twice.pdf \
+    >/dev/null 2>&1; then
+    verify s-twice.pdf --trust "$P/root.pem" --crl "$P/root.crl"
+    check "two signatures: the first covers its revision, the second the file" \
+      test "$(jqv '[.signatures[].coverage] | join(",")')" = "ENTIRE_REVISION,ENTIRE_FILE"
+    check "two signatures: both intact" test "$(jqv '[.signatures[].integrity] | all')" = true
+  else
+    skip "pdfsig could not add a second signature"
+    skip "pdfsig could not add a second signature"
+  fi
+else
+  for _ in 1 2 3 4 5; do skip "pdfsig -add-signature failed"; done
+fi
+
+# --- tampering and hostile files -----------------------------------------------------------------
+python3 - s-good.pdf s-tampered.pdf <<'PY'
+import sys
+d = bytearray(open(sys.argv[1], 'rb').read())
+i = d.index(b'SURAT DINAS')
+d[i] = ord('X')
+open(sys.argv[2], 'wb').write(d)
+PY
+verify s-tampered.pdf --trust "$P/root.pem" --crl "$P/root.crl"
+expect "one byte changed in the signed letter: HASH_FAILURE" 1 TOTAL-FAILED HASH_FAILURE
+check "pdfsig agrees the tampered letter is not valid" \
+  sh -c "! pdfsig -nocert s-tampered.pdf | grep -q 'Signature is Valid'"
+python3 - s-good.pdf s-br.pdf <<'PY'
+import re, sys
+d = open(sys.argv[1], 'rb').read()
+m = re.search(rb'/ByteRange\s*\[\s*0\s+(\d+)', d)
+a = m.group(1)
+b = str(int(a) - 1).encode().rjust(len(a))
+d = d[:m.start(1)] + b + d[m.end(1):]
+open(sys.argv[2], 'wb').write(d)
+PY
+verify s-br.pdf --trust "$P/root.pem" --crl "$P/root.crl"
+expect "/ByteRange gap moved off the /Contents string: FORMAT_FAILURE" 1 TOTAL-FAILED FORMAT_FAILURE
+# podofosign without -sigsize fails on ECDSA and leaves "<###" in /Contents: the damaged
+# signature object must not make the letter read as unsigned.
+podofosign -in letter.pdf -out s-broken-ec.pdf -cert "$P/ec.pem" -pkey "$P/ec.key" >/dev/null 2>&1
+if [ -s s-broken-ec.pdf ]; then
+  verify s-broken-ec.pdf --trust "$P/root.pem"
+  check "unreadable signature object: TOTAL-FAILED (exit 1), not 'unsigned'" \
+    test "$RC/$(jqv '.indication')" = "1/TOTAL-FAILED"
+else
+  skip "this podofosign leaves no output when it fails"
+fi
+head -c 3000 s-good.pdf > s-truncated.pdf
+verify s-truncated.pdf --trust "$P/root.pem"
+check "truncated signed file: an error or a failure, no crash (rc 1 or 4)" test "$RC" = 1 -o "$RC" = 4
+
+# --- exit codes ------------------------------------------------------------------------------------
+verify letter.pdf
+check "unsigned letter: exit 3" test "$RC" = 3
+"$TTE" verify "$W/does-not-exist.pdf" >/dev/null 2>&1
+check "missing file: exit 4" test $? = 4
+"$TTE" verify >/dev/null 2>&1
+check "no file given: exit 4" test $? = 4
+"$TTE" verify s-good.pdf --lang fr >/dev/null 2>&1
+check "bad --lang: exit 4" test $? = 4
+"$TTE" verify s-good.pdf --trust "$W/nope.pem" >/dev/null 2>&1
+check "unreadable --trust file: exit 4" test $? = 4
+
+echo "1..$n"
+exit $((fails > 0))
