@@ -16,8 +16,14 @@
 typedef struct {
   ApiStore parent;
   sqlite3 *db;
-  GMutex lock;
+  GMutex lock;        /* the connection */
   gboolean readonly;
+  /* group commit (see run_write) */
+  GMutex qlock;
+  GCond qcond;
+  GPtrArray *queue;   /* WriteOp* waiting for the next commit */
+  gboolean committing;
+  guint64 batches;
 } SqliteStore;
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
@@ -161,32 +167,51 @@ get_user_version(sqlite3 *db)
   return sqlite3_column_int(st, 0);
 }
 
-/* ---- transactions ------------------------------------------------------------------- */
+/* ---- writes: one transaction per call, several calls per commit --------------------
+ *
+ * Every write is described as a WriteOp (a check, up to two statements, an audit entry)
+ * and queued.  The first caller to find no commit in progress becomes the leader: it
+ * runs every queued op in ONE transaction, each inside its own SAVEPOINT so that a
+ * failing op (a duplicate, a missing row) is rolled back alone, commits once, and wakes
+ * the callers.  Under load, the ops that arrived during one fsync share the next one
+ * (group commit); alone, a call costs one transaction as before.  A caller returns only
+ * after the commit that holds its op, so "returned TRUE" still means "durable". */
 
-static gboolean
-tx_begin(SqliteStore *s, GError **error)
-{
-  /* IMMEDIATE takes the write lock now, so the audit head we read cannot move before
-   * our insert. */
-  return exec_sql(s->db, "BEGIN IMMEDIATE", error);
-}
+typedef enum { P_NULL, P_TEXT, P_INT, P_BLOB } ParamType;
 
-static gboolean
-tx_commit(SqliteStore *s, GError **error)
-{
-  if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-    set_db_error(error, s->db, "commit");
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return FALSE;
-  }
-  return TRUE;
-}
+typedef struct {
+  ParamType t;
+  const char *s;
+  gint64 i;
+  const void *b;
+  int blen;
+} Param;
 
-static void
-tx_rollback(SqliteStore *s)
-{
-  sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-}
+#define PT(x) ((Param){ .t = (x) != NULL ? P_TEXT : P_NULL, .s = (x) })
+#define PI(x) ((Param){ .t = P_INT, .i = (x) })
+#define PB(x, n) ((Param){ .t = P_BLOB, .b = (x), .blen = (n) })
+#define MAX_PARAMS 10
+
+typedef struct {
+  const char *sql;
+  Param p[MAX_PARAMS];
+  guint n;
+  const char *what;
+  const char *not_found; /* set: no row changed -> NOT_FOUND with this message */
+} Step;
+
+typedef struct WriteOp WriteOp;
+struct WriteOp {
+  gboolean (*check)(SqliteStore *s, WriteOp *op, GError **error);
+  const char *check_id;
+  Step steps[2];
+  guint n_steps;
+  ApiAuditEntry *audit;
+  /* filled by the leader */
+  GError *error;
+  gboolean ok;
+  gboolean done;
+};
 
 /* Inside a transaction: seal @e after the current head and insert it. */
 static gboolean
@@ -231,35 +256,130 @@ audit_insert_locked(SqliteStore *s, ApiAuditEntry *e, GError **error)
   return TRUE;
 }
 
-/* Run @st (a prepared write) and, when @audit is set, append it; one transaction.
- * @expect_change: fail with NOT_FOUND when the statement changed no row. */
 static gboolean
-write_with_audit(SqliteStore *s, sqlite3_stmt *st, gboolean expect_change, const char *what,
-                 ApiAuditEntry *audit, GError **error)
+exec_step(SqliteStore *s, const Step *step, GError **error)
 {
-  if (!tx_begin(s, error))
+  g_autoptr(sqlite3_stmt) st = prepare(s->db, step->sql, error);
+
+  if (st == NULL)
     return FALSE;
+  for (guint i = 0; i < step->n; i++) {
+    const Param *p = &step->p[i];
+    switch (p->t) {
+    case P_NULL:
+      sqlite3_bind_null(st, (int)i + 1);
+      break;
+    case P_TEXT:
+      sqlite3_bind_text(st, (int)i + 1, p->s, -1, SQLITE_TRANSIENT);
+      break;
+    case P_INT:
+      sqlite3_bind_int64(st, (int)i + 1, p->i);
+      break;
+    case P_BLOB:
+      sqlite3_bind_blob(st, (int)i + 1, p->b, p->blen, SQLITE_TRANSIENT);
+      break;
+    }
+  }
   if (sqlite3_step(st) != SQLITE_DONE) {
-    set_db_error(error, s->db, what);
-    goto fail;
+    set_db_error(error, s->db, step->what);
+    return FALSE;
   }
-  if (expect_change && sqlite3_changes(s->db) == 0) {
-    g_set_error(error, API_ERROR, API_ERROR_NOT_FOUND, "%s: no such record", what);
-    goto fail;
+  if (step->not_found != NULL && sqlite3_changes(s->db) == 0) {
+    g_set_error_literal(error, API_ERROR, API_ERROR_NOT_FOUND, step->not_found);
+    return FALSE;
   }
-  if (audit != NULL && !audit_insert_locked(s, audit, error))
-    goto fail;
-  return tx_commit(s, error);
-fail:
-  tx_rollback(s);
-  return FALSE;
+  return TRUE;
 }
 
 static gboolean
-check_writable_ro(SqliteStore *s, GError **error)
+op_body(SqliteStore *s, WriteOp *op, GError **error)
+{
+  if (op->check != NULL && !op->check(s, op, error))
+    return FALSE;
+  for (guint i = 0; i < op->n_steps; i++)
+    if (!exec_step(s, &op->steps[i], error))
+      return FALSE;
+  return op->audit == NULL || audit_insert_locked(s, op->audit, error);
+}
+
+static void
+fail_op(WriteOp *op, const GError *error)
+{
+  op->ok = FALSE;
+  if (op->error == NULL)
+    op->error = g_error_copy(error);
+}
+
+/* Leader: run @batch in one transaction.  Holds the connection lock throughout. */
+static void
+run_batch(SqliteStore *s, GPtrArray *batch)
+{
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  g_autoptr(GError) error = NULL;
+  gboolean any_ok = FALSE;
+
+  if (!exec_sql(s->db, "BEGIN IMMEDIATE", &error)) {
+    for (guint i = 0; i < batch->len; i++)
+      fail_op(g_ptr_array_index(batch, i), error);
+    return;
+  }
+  for (guint i = 0; i < batch->len; i++) {
+    WriteOp *op = g_ptr_array_index(batch, i);
+    g_autoptr(GError) sp_error = NULL;
+
+    if (!exec_sql(s->db, "SAVEPOINT op", &sp_error)) {
+      fail_op(op, sp_error);
+      continue;
+    }
+    op->ok = op_body(s, op, &op->error);
+    if (!op->ok)
+      sqlite3_exec(s->db, "ROLLBACK TO op", NULL, NULL, NULL);
+    sqlite3_exec(s->db, "RELEASE op", NULL, NULL, NULL);
+    any_ok = any_ok || op->ok;
+  }
+  if (!any_ok) {
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return;
+  }
+  if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    set_db_error(&error, s->db, "commit");
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    for (guint i = 0; i < batch->len; i++)
+      fail_op(g_ptr_array_index(batch, i), error);
+  }
+}
+
+static gboolean
+run_write(SqliteStore *s, WriteOp *op, GError **error)
 {
   if (s->readonly) {
     g_set_error_literal(error, API_ERROR, API_ERROR_STORAGE, "database opened read-only");
+    return FALSE;
+  }
+  g_mutex_lock(&s->qlock);
+  g_ptr_array_add(s->queue, op);
+  while (!op->done) {
+    if (!s->committing) {
+      g_autoptr(GPtrArray) batch = s->queue;
+
+      s->committing = TRUE;
+      s->queue = g_ptr_array_new();
+      g_mutex_unlock(&s->qlock);
+      run_batch(s, batch);
+      g_mutex_lock(&s->qlock);
+      for (guint i = 0; i < batch->len; i++)
+        ((WriteOp *)g_ptr_array_index(batch, i))->done = TRUE;
+      s->batches++;
+      s->committing = FALSE;
+      g_cond_broadcast(&s->qcond);
+    } else {
+      g_cond_wait(&s->qcond, &s->qlock);
+    }
+  }
+  g_mutex_unlock(&s->qlock);
+  if (!op->ok) {
+    g_propagate_error(error, op->error);
+    op->error = NULL;
     return FALSE;
   }
   return TRUE;
@@ -275,6 +395,9 @@ sq_close(ApiStore *store)
   /* sqlite3_close_v2 defers until statements are finalised; all of ours are scoped. */
   sqlite3_close_v2(s->db);
   g_mutex_clear(&s->lock);
+  g_mutex_clear(&s->qlock);
+  g_cond_clear(&s->qcond);
+  g_ptr_array_unref(s->queue);
   g_free(s);
 }
 
@@ -293,47 +416,38 @@ sq_check_writable(ApiStore *store, GError **error)
   SqliteStore *s = (SqliteStore *)store;
   g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
 
-  if (!check_writable_ro(s, error))
+  if (s->readonly) {
+    g_set_error_literal(error, API_ERROR, API_ERROR_STORAGE, "database opened read-only");
     return FALSE;
+  }
   /* Taking the write lock (BEGIN IMMEDIATE) and updating a row in place proves the
    * file and its WAL index are writable; the rollback leaves no trace. */
-  if (!tx_begin(s, error))
+  if (!exec_sql(s->db, "BEGIN IMMEDIATE", error))
     return FALSE;
   if (!exec_sql(s->db, "UPDATE signers SET state = state"
                        " WHERE rowid = (SELECT min(rowid) FROM signers)",
                 error)) {
-    tx_rollback(s);
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return FALSE;
   }
-  tx_rollback(s);
+  sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
   return TRUE;
 }
-
 static gboolean
 sq_signer_insert(ApiStore *store, const ApiSigner *g, ApiAuditEntry *audit, GError **error)
 {
-  SqliteStore *s = (SqliteStore *)store;
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
-  g_autoptr(sqlite3_stmt) st = NULL;
+  WriteOp op = {
+    .steps = { { .sql = "INSERT INTO signers (id, identifier, name, title, organization, state,"
+                        " created) VALUES (?,?,?,?,?,?,?)",
+                 .p = { PT(g->id), PT(g->identifier), PT(g->name), PT(g->title),
+                        PT(g->organization), PT(g->state ? g->state : "active"), PI(g->created) },
+                 .n = 7, .what = "create signer" } },
+    .n_steps = 1,
+    .audit = audit,
+  };
 
-  if (!check_writable_ro(s, error))
-    return FALSE;
-  st = prepare(s->db,
-               "INSERT INTO signers (id, identifier, name, title, organization, state, created)"
-               " VALUES (?,?,?,?,?,?,?)",
-               error);
-  if (st == NULL)
-    return FALSE;
-  bind_text(st, 1, g->id);
-  bind_text(st, 2, g->identifier);
-  bind_text(st, 3, g->name);
-  bind_text(st, 4, g->title);
-  bind_text(st, 5, g->organization);
-  bind_text(st, 6, g->state ? g->state : "active");
-  sqlite3_bind_int64(st, 7, g->created);
-  return write_with_audit(s, st, FALSE, "create signer", audit, error);
+  return run_write((SqliteStore *)store, &op, error);
 }
-
 static ApiSigner *
 row_signer(sqlite3_stmt *st)
 {
@@ -398,44 +512,30 @@ static gboolean
 sq_signer_set_state(ApiStore *store, const char *id, const char *state, ApiAuditEntry *audit,
                     GError **error)
 {
-  SqliteStore *s = (SqliteStore *)store;
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
-  g_autoptr(sqlite3_stmt) st = NULL;
+  WriteOp op = {
+    .steps = { { .sql = "UPDATE signers SET state = ? WHERE id = ?", .p = { PT(state), PT(id) },
+                 .n = 2, .what = "update signer", .not_found = "no such signer" } },
+    .n_steps = 1,
+    .audit = audit,
+  };
 
-  if (!check_writable_ro(s, error))
-    return FALSE;
-  st = prepare(s->db, "UPDATE signers SET state = ? WHERE id = ?", error);
-  if (st == NULL)
-    return FALSE;
-  bind_text(st, 1, state);
-  bind_text(st, 2, id);
-  return write_with_audit(s, st, TRUE, "update signer", audit, error);
+  return run_write((SqliteStore *)store, &op, error);
 }
-
 static gboolean
 sq_token_insert(ApiStore *store, const ApiToken *t, ApiAuditEntry *audit, GError **error)
 {
-  SqliteStore *s = (SqliteStore *)store;
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
-  g_autoptr(sqlite3_stmt) st = NULL;
+  WriteOp op = {
+    .steps = { { .sql = "INSERT INTO api_tokens (id, role, signer_id, label, hash, created, revoked)"
+                        " VALUES (?,?,?,?,?,?,0)",
+                 .p = { PT(t->id), PT(api_role_to_string(t->role)), PT(t->signer_id), PT(t->label),
+                        PB(t->hash, sizeof t->hash), PI(t->created) },
+                 .n = 6, .what = "create token" } },
+    .n_steps = 1,
+    .audit = audit,
+  };
 
-  if (!check_writable_ro(s, error))
-    return FALSE;
-  st = prepare(s->db,
-               "INSERT INTO api_tokens (id, role, signer_id, label, hash, created, revoked)"
-               " VALUES (?,?,?,?,?,?,0)",
-               error);
-  if (st == NULL)
-    return FALSE;
-  bind_text(st, 1, t->id);
-  bind_text(st, 2, api_role_to_string(t->role));
-  bind_text(st, 3, t->signer_id);
-  bind_text(st, 4, t->label);
-  sqlite3_bind_blob(st, 5, t->hash, sizeof t->hash, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(st, 6, t->created);
-  return write_with_audit(s, st, FALSE, "create token", audit, error);
+  return run_write((SqliteStore *)store, &op, error);
 }
-
 static ApiToken *
 sq_token_find_by_hash(ApiStore *store, const guint8 hash[32], GError **error)
 {
@@ -478,108 +578,56 @@ sq_token_find_by_hash(ApiStore *store, const guint8 hash[32], GError **error)
 static gboolean
 sq_token_revoke(ApiStore *store, const char *id, gint64 when, ApiAuditEntry *audit, GError **error)
 {
-  SqliteStore *s = (SqliteStore *)store;
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
-  g_autoptr(sqlite3_stmt) st = NULL;
-
-  if (!check_writable_ro(s, error))
-    return FALSE;
   /* Revoking twice reports NOT_FOUND for the second call: there is no valid token left
    * with that id, and the first revocation time is kept. */
-  st = prepare(s->db, "UPDATE api_tokens SET revoked = ? WHERE id = ? AND revoked = 0", error);
-  if (st == NULL)
-    return FALSE;
-  sqlite3_bind_int64(st, 1, when > 0 ? when : 1);
-  bind_text(st, 2, id);
-  return write_with_audit(s, st, TRUE, "revoke token", audit, error);
-}
+  WriteOp op = {
+    .steps = { { .sql = "UPDATE api_tokens SET revoked = ? WHERE id = ? AND revoked = 0",
+                 .p = { PI(when > 0 ? when : 1), PT(id) }, .n = 2, .what = "revoke token",
+                 .not_found = "no valid token with this id" } },
+    .n_steps = 1,
+    .audit = audit,
+  };
 
+  return run_write((SqliteStore *)store, &op, error);
+}
 static gboolean
 sq_key_insert(ApiStore *store, const ApiKey *k, ApiAuditEntry *audit, GError **error)
 {
-  SqliteStore *s = (SqliteStore *)store;
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
-  g_autoptr(sqlite3_stmt) st = NULL;
-  g_autoptr(sqlite3_stmt) hist = NULL;
-
-  if (!check_writable_ro(s, error))
-    return FALSE;
-  st = prepare(s->db,
-               "INSERT INTO keys (id, signer_id, pkcs11_uri, cert_pem, state, not_before, not_after,"
+  const char *state = k->state ? k->state : "generated";
+  WriteOp op = {
+    .steps = {
+      { .sql = "INSERT INTO keys (id, signer_id, pkcs11_uri, cert_pem, state, not_before, not_after,"
                " created, updated) VALUES (?,?,?,?,?,?,?,?,?)",
-               error);
-  hist = prepare(s->db, "INSERT INTO key_history (key_id, time, state) VALUES (?,?,?)", error);
-  if (st == NULL || hist == NULL)
-    return FALSE;
-  bind_text(st, 1, k->id);
-  bind_text(st, 2, k->signer_id);
-  bind_text(st, 3, k->pkcs11_uri);
-  bind_text(st, 4, k->cert_pem);
-  bind_text(st, 5, k->state ? k->state : "generated");
-  sqlite3_bind_int64(st, 6, k->not_before);
-  sqlite3_bind_int64(st, 7, k->not_after);
-  sqlite3_bind_int64(st, 8, k->created);
-  sqlite3_bind_int64(st, 9, k->created);
-  bind_text(hist, 1, k->id);
-  sqlite3_bind_int64(hist, 2, k->created);
-  bind_text(hist, 3, k->state ? k->state : "generated");
-  if (!tx_begin(s, error))
-    return FALSE;
-  if (sqlite3_step(st) != SQLITE_DONE || sqlite3_step(hist) != SQLITE_DONE) {
-    set_db_error(error, s->db, "create key");
-    goto fail;
-  }
-  if (audit != NULL && !audit_insert_locked(s, audit, error))
-    goto fail;
-  return tx_commit(s, error);
-fail:
-  tx_rollback(s);
-  return FALSE;
-}
+        .p = { PT(k->id), PT(k->signer_id), PT(k->pkcs11_uri), PT(k->cert_pem), PT(state),
+               PI(k->not_before), PI(k->not_after), PI(k->created), PI(k->created) },
+        .n = 9, .what = "create key" },
+      { .sql = "INSERT INTO key_history (key_id, time, state) VALUES (?,?,?)",
+        .p = { PT(k->id), PI(k->created), PT(state) }, .n = 3, .what = "key history" },
+    },
+    .n_steps = 2,
+    .audit = audit,
+  };
 
+  return run_write((SqliteStore *)store, &op, error);
+}
 static gboolean
 sq_key_set_state(ApiStore *store, const char *id, const char *state, gint64 when,
                  ApiAuditEntry *audit, GError **error)
 {
-  SqliteStore *s = (SqliteStore *)store;
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
-  g_autoptr(sqlite3_stmt) st = NULL;
-  g_autoptr(sqlite3_stmt) hist = NULL;
+  WriteOp op = {
+    .steps = {
+      { .sql = "UPDATE keys SET state = ?, updated = ? WHERE id = ?",
+        .p = { PT(state), PI(when), PT(id) }, .n = 3, .what = "update key",
+        .not_found = "no such key" },
+      { .sql = "INSERT INTO key_history (key_id, time, state) VALUES (?,?,?)",
+        .p = { PT(id), PI(when), PT(state) }, .n = 3, .what = "key history" },
+    },
+    .n_steps = 2,
+    .audit = audit,
+  };
 
-  if (!check_writable_ro(s, error))
-    return FALSE;
-  st = prepare(s->db, "UPDATE keys SET state = ?, updated = ? WHERE id = ?", error);
-  hist = prepare(s->db, "INSERT INTO key_history (key_id, time, state) VALUES (?,?,?)", error);
-  if (st == NULL || hist == NULL)
-    return FALSE;
-  bind_text(st, 1, state);
-  sqlite3_bind_int64(st, 2, when);
-  bind_text(st, 3, id);
-  bind_text(hist, 1, id);
-  sqlite3_bind_int64(hist, 2, when);
-  bind_text(hist, 3, state);
-  if (!tx_begin(s, error))
-    return FALSE;
-  if (sqlite3_step(st) != SQLITE_DONE) {
-    set_db_error(error, s->db, "update key");
-    goto fail;
-  }
-  if (sqlite3_changes(s->db) == 0) {
-    g_set_error_literal(error, API_ERROR, API_ERROR_NOT_FOUND, "no such key");
-    goto fail;
-  }
-  if (sqlite3_step(hist) != SQLITE_DONE) {
-    set_db_error(error, s->db, "key history");
-    goto fail;
-  }
-  if (audit != NULL && !audit_insert_locked(s, audit, error))
-    goto fail;
-  return tx_commit(s, error);
-fail:
-  tx_rollback(s);
-  return FALSE;
+  return run_write((SqliteStore *)store, &op, error);
 }
-
 static GPtrArray *
 sq_key_list(ApiStore *store, const char *signer_id, GError **error)
 {
@@ -619,28 +667,18 @@ sq_key_list(ApiStore *store, const char *signer_id, GError **error)
 static gboolean
 sq_document_insert(ApiStore *store, const ApiDocument *d, ApiAuditEntry *audit, GError **error)
 {
-  SqliteStore *s = (SqliteStore *)store;
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
-  g_autoptr(sqlite3_stmt) st = NULL;
+  WriteOp op = {
+    .steps = { { .sql = "INSERT INTO documents (id, signer_id, key_id, signed_at, sha256, status,"
+                        " idempotency_key, request_hash) VALUES (?,?,?,?,?,'valid',?,?)",
+                 .p = { PT(d->id), PT(d->signer_id), PT(d->key_id), PI(d->signed_at), PT(d->sha256),
+                        PT(d->idempotency_key), PT(d->request_hash) },
+                 .n = 7, .what = "record document" } },
+    .n_steps = 1,
+    .audit = audit,
+  };
 
-  if (!check_writable_ro(s, error))
-    return FALSE;
-  st = prepare(s->db,
-               "INSERT INTO documents (id, signer_id, key_id, signed_at, sha256, status,"
-               " idempotency_key, request_hash) VALUES (?,?,?,?,?,'valid',?,?)",
-               error);
-  if (st == NULL)
-    return FALSE;
-  bind_text(st, 1, d->id);
-  bind_text(st, 2, d->signer_id);
-  bind_text(st, 3, d->key_id);
-  sqlite3_bind_int64(st, 4, d->signed_at);
-  bind_text(st, 5, d->sha256);
-  bind_text(st, 6, d->idempotency_key);
-  bind_text(st, 7, d->request_hash);
-  return write_with_audit(s, st, FALSE, "record document", audit, error);
+  return run_write((SqliteStore *)store, &op, error);
 }
-
 #define DOC_COLS                                                                                   \
   "id, signer_id, key_id, signed_at, sha256, status, withdraw_reason, withdrawn_at,"              \
   " idempotency_key, request_hash"
@@ -703,73 +741,56 @@ sq_document_find_idempotent(ApiStore *store, const char *signer_id, const char *
   return doc_query(s, st, error);
 }
 
+/* Inside the transaction: the document exists and is still valid. */
+static gboolean
+check_withdrawable(SqliteStore *s, WriteOp *op, GError **error)
+{
+  g_autoptr(sqlite3_stmt) st = prepare(s->db, "SELECT status FROM documents WHERE id = ?", error);
+  int rc;
+
+  if (st == NULL)
+    return FALSE;
+  bind_text(st, 1, op->check_id);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_DONE) {
+    g_set_error_literal(error, API_ERROR, API_ERROR_NOT_FOUND, "no such document");
+    return FALSE;
+  }
+  if (rc != SQLITE_ROW) {
+    set_db_error(error, s->db, "read document");
+    return FALSE;
+  }
+  if (g_strcmp0((const char *)sqlite3_column_text(st, 0), "valid") != 0) {
+    g_set_error_literal(error, API_ERROR, API_ERROR_CONFLICT, "document is already withdrawn");
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 sq_document_withdraw(ApiStore *store, const char *id, const char *reason, gint64 when,
                      ApiAuditEntry *audit, GError **error)
 {
-  SqliteStore *s = (SqliteStore *)store;
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
-  g_autoptr(sqlite3_stmt) st = NULL;
-  g_autoptr(sqlite3_stmt) chk = NULL;
-  int rc;
+  WriteOp op = {
+    .check = check_withdrawable,
+    .check_id = id,
+    .steps = { { .sql = "UPDATE documents SET status = 'withdrawn', withdraw_reason = ?,"
+                        " withdrawn_at = ? WHERE id = ? AND status = 'valid'",
+                 .p = { PT(reason), PI(when), PT(id) }, .n = 3, .what = "withdraw document",
+                 .not_found = "no such document" } },
+    .n_steps = 1,
+    .audit = audit,
+  };
 
-  if (!check_writable_ro(s, error))
-    return FALSE;
-  chk = prepare(s->db, "SELECT status FROM documents WHERE id = ?", error);
-  st = prepare(s->db,
-               "UPDATE documents SET status = 'withdrawn', withdraw_reason = ?, withdrawn_at = ?"
-               " WHERE id = ? AND status = 'valid'",
-               error);
-  if (chk == NULL || st == NULL)
-    return FALSE;
-  bind_text(chk, 1, id);
-  bind_text(st, 1, reason);
-  sqlite3_bind_int64(st, 2, when);
-  bind_text(st, 3, id);
-  if (!tx_begin(s, error))
-    return FALSE;
-  rc = sqlite3_step(chk);
-  if (rc == SQLITE_DONE) {
-    g_set_error_literal(error, API_ERROR, API_ERROR_NOT_FOUND, "no such document");
-    goto fail;
-  }
-  if (rc != SQLITE_ROW) {
-    set_db_error(error, s->db, "read document");
-    goto fail;
-  }
-  if (g_strcmp0((const char *)sqlite3_column_text(chk, 0), "valid") != 0) {
-    g_set_error_literal(error, API_ERROR, API_ERROR_CONFLICT, "document is already withdrawn");
-    goto fail;
-  }
-  if (sqlite3_step(st) != SQLITE_DONE) {
-    set_db_error(error, s->db, "withdraw document");
-    goto fail;
-  }
-  if (audit != NULL && !audit_insert_locked(s, audit, error))
-    goto fail;
-  return tx_commit(s, error);
-fail:
-  tx_rollback(s);
-  return FALSE;
+  return run_write((SqliteStore *)store, &op, error);
 }
-
 static gboolean
 sq_audit_append(ApiStore *store, ApiAuditEntry *entry, GError **error)
 {
-  SqliteStore *s = (SqliteStore *)store;
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  WriteOp op = { .audit = entry };
 
-  if (!check_writable_ro(s, error))
-    return FALSE;
-  if (!tx_begin(s, error))
-    return FALSE;
-  if (!audit_insert_locked(s, entry, error)) {
-    tx_rollback(s);
-    return FALSE;
-  }
-  return tx_commit(s, error);
+  return run_write((SqliteStore *)store, &op, error);
 }
-
 static GPtrArray *
 sq_audit_list(ApiStore *store, const ApiAuditFilter *f, GError **error)
 {
@@ -926,6 +947,9 @@ open_full(const char *path, guint busy_ms, int target, gboolean readonly, GError
   s->db = db;
   s->readonly = readonly;
   g_mutex_init(&s->lock);
+  g_mutex_init(&s->qlock);
+  g_cond_init(&s->qcond);
+  s->queue = g_ptr_array_new();
   return &s->parent;
 }
 

@@ -371,6 +371,62 @@ test_canonical_details(void)
   g_assert_cmpstr(hb, !=, ea->hash);
 }
 
+typedef struct {
+  ApiStore *store;
+  int thread;
+} Worker;
+
+#define N_THREADS 8
+#define N_PER_THREAD 25
+
+static gpointer
+worker(gpointer data)
+{
+  Worker *w = data;
+
+  for (int i = 0; i < N_PER_THREAD; i++) {
+    g_autoptr(GError) error = NULL;
+    g_autofree char *id = g_strdup_printf("d%d-%d", w->thread, i);
+    ApiDocument d = { .id = id, .signer_id = (char *)"s1", .signed_at = i, .sha256 = (char *)"00" };
+    g_autoptr(ApiAuditEntry) ok = api_audit_entry_new("t", "document.sign", id, NULL);
+    g_autoptr(ApiAuditEntry) dup = api_audit_entry_new("t", "document.sign", id, NULL);
+
+    if (!w->store->ops->document_insert(w->store, &d, ok, &error))
+      g_error("insert %s: %s", id, error->message);
+    /* A failing op in the same commit group must not take the others down. */
+    if (w->store->ops->document_insert(w->store, &d, dup, &error))
+      g_error("duplicate %s accepted", id);
+    if (!g_error_matches(error, API_ERROR, API_ERROR_CONFLICT))
+      g_error("duplicate %s: %s", id, error->message);
+  }
+  return NULL;
+}
+
+static void
+test_concurrent_writers(Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ApiStore) store = api_store_open_sqlite(fx->db, 1000, &error);
+  Worker w[N_THREADS];
+  GThread *t[N_THREADS];
+  g_autofree char *docs = NULL, *entries = NULL;
+
+  make_signer(store, "s1");
+  for (int i = 0; i < N_THREADS; i++) {
+    w[i].store = store;
+    w[i].thread = i;
+    t[i] = g_thread_new("writer", worker, &w[i]);
+  }
+  for (int i = 0; i < N_THREADS; i++)
+    g_thread_join(t[i]);
+  docs = raw_scalar(fx->db, "SELECT count(*) FROM documents");
+  entries = raw_scalar(fx->db, "SELECT count(*) FROM audit WHERE action = 'document.sign'");
+  g_assert_cmpstr(docs, ==, G_STRINGIFY(200));
+  g_assert_cmpstr(entries, ==, G_STRINGIFY(200));
+  G_STATIC_ASSERT(N_THREADS * N_PER_THREAD == 200);
+  assert_chain(store, TRUE, 0, 1 + N_THREADS * N_PER_THREAD);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -382,6 +438,7 @@ main(int argc, char **argv)
   ADD("/store/documents/one-transaction", test_document_tx);
   ADD("/store/keys/history", test_keys);
   ADD("/store/readonly", test_readonly);
+  ADD("/store/group-commit/concurrent-writers", test_concurrent_writers);
   ADD("/audit/chain/ok", test_chain_ok);
   ADD("/audit/chain/edited-row", test_chain_edited);
   ADD("/audit/chain/relinked-row", test_chain_relinked);
