@@ -107,7 +107,7 @@ api_audit_verify_result_clear(ApiAuditVerifyResult *r)
 gboolean
 api_audit_verify(ApiStore *store, ApiAuditVerifyResult *result, GError **error)
 {
-  ApiAuditFilter filter = { 0 };
+  ApiAuditFilter filter = {0};
   gint64 prev_id = 0;
   g_autofree char *prev_hash = g_strdup(API_AUDIT_GENESIS_HASH);
 
@@ -186,8 +186,9 @@ api_time_parse(const char *text, gint64 *usec_out, GError **error)
   *usec_out = g_date_time_to_unix(dt) * G_USEC_PER_SEC + g_date_time_get_microsecond(dt);
   return TRUE;
 bad:
-  g_set_error(error, API_ERROR, API_ERROR_BAD_REQUEST,
-              "not an ISO 8601 date or date-time: expected e.g. 2026-11-27 or 2026-11-27T08:00:00+07:00");
+  g_set_error(
+      error, API_ERROR, API_ERROR_BAD_REQUEST,
+      "not an ISO 8601 date or date-time: expected e.g. 2026-11-27 or 2026-11-27T08:00:00+07:00");
   return FALSE;
 }
 

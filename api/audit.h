@@ -37,10 +37,10 @@ void api_audit_seal(ApiAuditEntry *e, gint64 prev_id, const char *prev_hash);
 
 typedef struct {
   gboolean ok;
-  guint64 count;        /* entries checked */
-  gint64 first_bad_id;  /* when !ok: id of the first entry that does not verify */
-  char *reason;         /* when !ok: what was wrong */
-  gint64 head_id;       /* last good entry */
+  guint64 count;       /* entries checked */
+  gint64 first_bad_id; /* when !ok: id of the first entry that does not verify */
+  char *reason;        /* when !ok: what was wrong */
+  gint64 head_id;      /* last good entry */
   char *head_hash;
 } ApiAuditVerifyResult;
 
@@ -58,6 +58,7 @@ json_t *api_audit_entry_to_json(const ApiAuditEntry *e);
 char *api_time_format(gint64 usec);
 
 /* Parse an ISO 8601 date-time (with zone; "2026-11-27" means its UTC midnight). */
-gboolean api_time_parse(const char *text, gint64 *usec_out, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+gboolean api_time_parse(const char *text, gint64 *usec_out,
+                        GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS

@@ -36,8 +36,7 @@ api_token_generate(GError **error)
 {
   guint8 raw[API_TOKEN_RANDOM_BYTES];
   char text[API_TOKEN_TEXT_LEN + 1];
-  static const char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   gsize o = 0;
   TteSecret *s;
 
@@ -104,7 +103,7 @@ api_auth_issue_token(ApiStore *store, ApiRole role, const char *signer_id, const
   g_autoptr(TteSecret) text = NULL;
   g_autoptr(ApiAuditEntry) audit = NULL;
   g_autoptr(json_t) details = NULL;
-  ApiToken tok = { 0 };
+  ApiToken tok = {0};
   g_autofree char *id = NULL;
 
   if (role == API_ROLE_SIGNER) {
@@ -169,8 +168,7 @@ unauthorized(GError **error)
 }
 
 gboolean
-api_auth_authenticate(ApiStore *store, const char *authorization, ApiPrincipal *out,
-                      GError **error)
+api_auth_authenticate(ApiStore *store, const char *authorization, ApiPrincipal *out, GError **error)
 {
   g_autoptr(GError) local = NULL;
   g_autoptr(ApiToken) tok = NULL;

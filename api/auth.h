@@ -19,8 +19,8 @@ G_BEGIN_DECLS
 /* Who is calling.  A request without credentials is API_ROLE_PUBLIC with NULL ids. */
 typedef struct {
   ApiRole role;
-  char *token_id;   /* the token's public id, never the token */
-  char *signer_id;  /* for API_ROLE_SIGNER */
+  char *token_id;  /* the token's public id, never the token */
+  char *signer_id; /* for API_ROLE_SIGNER */
 } ApiPrincipal;
 
 void api_principal_clear(ApiPrincipal *p);

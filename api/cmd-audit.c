@@ -11,7 +11,8 @@ static void
 usage(FILE *out)
 {
   fprintf(out, "Usage: tte audit verify --db FILE\n"
-               "       tte audit list --db FILE [--since DATE] [--action ACTION] [--actor ACTOR] [--json]\n\n"
+               "       tte audit list --db FILE [--since DATE] [--action ACTION] [--actor ACTOR] "
+               "[--json]\n\n"
                "verify  checks the hash chain; exit 0 when intact, 1 when broken (the first bad\n"
                "        entry is printed), 2 on usage errors.\n"
                "list    prints entries (tab-separated, or one JSON object per line).\n");
@@ -43,11 +44,10 @@ audit_verify(ApiStore *store)
 }
 
 static int
-audit_list(ApiStore *store, const char *since, const char *action, const char *actor,
-           gboolean json)
+audit_list(ApiStore *store, const char *since, const char *action, const char *actor, gboolean json)
 {
   g_autoptr(GError) error = NULL;
-  ApiAuditFilter f = { .action = action, .actor = actor };
+  ApiAuditFilter f = {.action = action, .actor = actor};
 
   if (since != NULL && !api_time_parse(since, &f.since, &error)) {
     tte_cli_print_error("--since", error);
@@ -89,14 +89,16 @@ tte_cmd_audit(int argc, char **argv)
   g_autofree char *actor = NULL;
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
-    { "db", 0, 0, G_OPTION_ARG_FILENAME, &db, "Database file", "FILE" },
-    { "since", 0, 0, G_OPTION_ARG_STRING, &since, "list: entries at or after DATE (ISO 8601)", "DATE" },
-    { "action", 0, 0, G_OPTION_ARG_STRING, &action, "list: only this action", "ACTION" },
-    { "actor", 0, 0, G_OPTION_ARG_STRING, &actor, "list: only this actor", "ACTOR" },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "list: one JSON object per line", NULL },
-    { NULL },
+      {"db", 0, 0, G_OPTION_ARG_FILENAME, &db, "Database file", "FILE"},
+      {"since", 0, 0, G_OPTION_ARG_STRING, &since, "list: entries at or after DATE (ISO 8601)",
+       "DATE"},
+      {"action", 0, 0, G_OPTION_ARG_STRING, &action, "list: only this action", "ACTION"},
+      {"actor", 0, 0, G_OPTION_ARG_STRING, &actor, "list: only this actor", "ACTOR"},
+      {"json", 0, 0, G_OPTION_ARG_NONE, &json, "list: one JSON object per line", NULL},
+      {NULL},
   };
-  g_autoptr(GOptionContext) ctx = g_option_context_new("verify|list - read and check the audit log");
+  g_autoptr(GOptionContext) ctx =
+      g_option_context_new("verify|list - read and check the audit log");
   g_autoptr(ApiStore) store = NULL;
   g_autoptr(GError) error = NULL;
   const char *sub;

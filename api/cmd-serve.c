@@ -25,7 +25,7 @@ static void
 notify_systemd(const char *state)
 {
   const char *path = g_getenv("NOTIFY_SOCKET");
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
   gsize len;
   int fd;
 
@@ -144,21 +144,22 @@ tte_cmd_serve(int argc, char **argv)
   g_autofree char *org = NULL;
   gboolean check = FALSE;
   const GOptionEntry entries[] = {
-    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file (INI)", "FILE" },
-    { "listen", 'l', 0, G_OPTION_ARG_STRING, &listen, "Listen address, overrides [server] listen",
-      "ADDR:PORT" },
-    { "db", 0, 0, G_OPTION_ARG_FILENAME, &db, "Database file, overrides [database] path", "FILE" },
-    { "port-file", 0, 0, G_OPTION_ARG_FILENAME, &port_file,
-      "Write the bound port to FILE once listening (useful with port 0)", "FILE" },
-    { "check-config", 0, 0, G_OPTION_ARG_NONE, &check, "Load the configuration and exit", NULL },
-    { "bootstrap-admin", 0, 0, G_OPTION_ARG_STRING, &boot_admin,
-      "Create an admin API token labelled LABEL, print it once on stdout, exit", "LABEL" },
-    { "bootstrap-signer", 0, 0, G_OPTION_ARG_STRING, &boot_signer,
-      "Create signer ID (NIK or e-mail) and a token for it; print 'SIGNER_ID TOKEN', exit", "ID" },
-    { "name", 0, 0, G_OPTION_ARG_STRING, &name, "Signer's name (with --bootstrap-signer)", "NAME" },
-    { "title", 0, 0, G_OPTION_ARG_STRING, &title, "Signer's title (with --bootstrap-signer)", "TITLE" },
-    { "org", 0, 0, G_OPTION_ARG_STRING, &org, "Signer's OPD (with --bootstrap-signer)", "ORG" },
-    { NULL },
+      {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file (INI)", "FILE"},
+      {"listen", 'l', 0, G_OPTION_ARG_STRING, &listen, "Listen address, overrides [server] listen",
+       "ADDR:PORT"},
+      {"db", 0, 0, G_OPTION_ARG_FILENAME, &db, "Database file, overrides [database] path", "FILE"},
+      {"port-file", 0, 0, G_OPTION_ARG_FILENAME, &port_file,
+       "Write the bound port to FILE once listening (useful with port 0)", "FILE"},
+      {"check-config", 0, 0, G_OPTION_ARG_NONE, &check, "Load the configuration and exit", NULL},
+      {"bootstrap-admin", 0, 0, G_OPTION_ARG_STRING, &boot_admin,
+       "Create an admin API token labelled LABEL, print it once on stdout, exit", "LABEL"},
+      {"bootstrap-signer", 0, 0, G_OPTION_ARG_STRING, &boot_signer,
+       "Create signer ID (NIK or e-mail) and a token for it; print 'SIGNER_ID TOKEN', exit", "ID"},
+      {"name", 0, 0, G_OPTION_ARG_STRING, &name, "Signer's name (with --bootstrap-signer)", "NAME"},
+      {"title", 0, 0, G_OPTION_ARG_STRING, &title, "Signer's title (with --bootstrap-signer)",
+       "TITLE"},
+      {"org", 0, 0, G_OPTION_ARG_STRING, &org, "Signer's OPD (with --bootstrap-signer)", "ORG"},
+      {NULL},
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("- run the TTE signing service");
   g_autoptr(ApiConfig) cfg = NULL;
@@ -167,11 +168,11 @@ tte_cmd_serve(int argc, char **argv)
 
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_option_context_set_description(
-    ctx, "Without --config the defaults of docs/config.md apply.\n"
-         "Bootstrap (offline, before the first start):\n"
-         "  tte serve --db tte.db --bootstrap-admin 'first admin'\n"
-         "  tte serve --db tte.db --bootstrap-signer 3201010101010001 --name 'Siti' \\\n"
-         "            --title 'Sekretaris' --org 'Dinas Kominfo'\n");
+      ctx, "Without --config the defaults of docs/config.md apply.\n"
+           "Bootstrap (offline, before the first start):\n"
+           "  tte serve --db tte.db --bootstrap-admin 'first admin'\n"
+           "  tte serve --db tte.db --bootstrap-signer 3201010101010001 --name 'Siti' \\\n"
+           "            --title 'Sekretaris' --org 'Dinas Kominfo'\n");
   if (!tte_cli_parse(ctx, &argc, &argv))
     return TTE_EXIT_USAGE;
   if (argc > 1) {

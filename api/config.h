@@ -12,18 +12,18 @@ G_BEGIN_DECLS
 
 typedef struct {
   /* [server] */
-  char *listen_host;         /* "127.0.0.1" */
-  guint16 listen_port;       /* 8080; 0 = any free port (tests) */
-  guint threads;             /* 0 = number of CPUs */
-  guint64 body_max;          /* bytes; <= TTE_LIMIT_HTTP_BODY_MAX */
-  guint64 spool_threshold;   /* bodies above this go to an unlinked temporary file */
-  char *spool_dir;           /* NULL = g_get_tmp_dir() */
+  char *listen_host;       /* "127.0.0.1" */
+  guint16 listen_port;     /* 8080; 0 = any free port (tests) */
+  guint threads;           /* 0 = number of CPUs */
+  guint64 body_max;        /* bytes; <= TTE_LIMIT_HTTP_BODY_MAX */
+  guint64 spool_threshold; /* bodies above this go to an unlinked temporary file */
+  char *spool_dir;         /* NULL = g_get_tmp_dir() */
   guint max_connections;
   guint per_ip_connections;
   guint timeout_s;
-  gsize connection_memory;   /* bytes of MHD per-connection memory pool */
-  guint shutdown_grace_s;    /* wait this long for in-flight requests on SIGTERM */
-  char *tls_cert;            /* PEM files; both or neither */
+  gsize connection_memory; /* bytes of MHD per-connection memory pool */
+  guint shutdown_grace_s;  /* wait this long for in-flight requests on SIGTERM */
+  char *tls_cert;          /* PEM files; both or neither */
   char *tls_key;
 
   /* [database] */
@@ -32,15 +32,15 @@ typedef struct {
 
   /* [pkcs11] */
   char *pkcs11_module;
-  char **pkcs11_allowed;     /* NULL-terminated; empty = only pkcs11_module */
+  char **pkcs11_allowed; /* NULL-terminated; empty = only pkcs11_module */
 
   /* [verify] */
-  char **trust_roots;        /* PEM files */
+  char **trust_roots; /* PEM files */
   char **intermediates;
-  char *base_url;            /* public verification URL printed in QR codes */
+  char *base_url; /* public verification URL printed in QR codes */
 
   /* [general] */
-  char *time_zone;           /* IANA name for human-facing times */
+  char *time_zone; /* IANA name for human-facing times */
 } ApiConfig;
 
 /* Defaults for every key (see docs/config.md).  Never fails. */
@@ -52,7 +52,8 @@ ApiConfig *api_config_new_default(void);
 ApiConfig *api_config_load(const char *path, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Parse "HOST:PORT", "[V6]:PORT" or ":PORT" into @cfg's listen fields. */
-gboolean api_config_set_listen(ApiConfig *cfg, const char *addr, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+gboolean api_config_set_listen(ApiConfig *cfg, const char *addr,
+                               GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 void api_config_free(ApiConfig *cfg);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ApiConfig, api_config_free)

@@ -17,11 +17,14 @@
 
 #define MAX_SEGMENTS 16
 #define MAX_PARAM_LEN 64
+/* Bytes of an over-long chunked body we discard (to be able to answer 413) before
+ * closing the connection instead. */
+#define API_HTTP_DRAIN_MAX (1024u * 1024u)
 
 typedef struct {
   char *method;
   char *pattern;
-  char **segments;  /* pattern split on '/', without the leading empty one */
+  char **segments; /* pattern split on '/', without the leading empty one */
   guint n_segments;
   guint allowed;
   ApiHandler handler;
@@ -35,7 +38,7 @@ typedef struct {
 } ReadyCheck;
 
 /* Prometheus histogram buckets (seconds). */
-static const double latency_buckets[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+static const double latency_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 #define N_BUCKETS G_N_ELEMENTS(latency_buckets)
 
 typedef struct {
@@ -55,8 +58,8 @@ struct ApiServer {
   char *tls_cert_pem;
   char *tls_key_pem;
   GMutex metrics_lock;
-  GHashTable *counters;    /* "route\tmethod\tstatus" -> guint64* */
-  GHashTable *histograms;  /* route -> Histogram* */
+  GHashTable *counters;   /* "route\tmethod\tstatus" -> guint64* */
+  GHashTable *histograms; /* route -> Histogram* */
 };
 
 struct ApiResponse {
@@ -84,6 +87,8 @@ struct ApiRequest {
   guint64 body_len;
   gboolean responded;
   guint status;
+  GError *deferred_error; /* body failed mid-upload: answered once the upload ends */
+  guint64 drained;        /* bytes discarded since */
 };
 
 /* ---- logging ------------------------------------------------------------------------ */
@@ -117,43 +122,43 @@ typedef struct {
 /* The ONE table: every TTE_ERROR and API_ERROR code with its HTTP status.  Codes not
  * listed (and other domains) are 500. */
 static const StatusMap status_map[] = {
-  { FALSE, TTE_ERROR_FAILED, 500 },
-  { FALSE, TTE_ERROR_INVALID_ARGUMENT, 400 },
-  { FALSE, TTE_ERROR_IO, 500 },
-  { FALSE, TTE_ERROR_LIMIT, 413 },
-  { FALSE, TTE_ERROR_NOT_SUPPORTED, 422 },
-  { FALSE, TTE_ERROR_CRYPTO, 500 },
-  { FALSE, TTE_ERROR_MODULE_NOT_ALLOWED, 500 },
-  { FALSE, TTE_ERROR_MODULE_LOAD, 503 },
-  { FALSE, TTE_ERROR_TOKEN_NOT_FOUND, 503 },
-  { FALSE, TTE_ERROR_TOKEN, 503 },
-  { FALSE, TTE_ERROR_PIN_INCORRECT, 403 },
-  { FALSE, TTE_ERROR_PIN_LOCKED, 423 },
-  { FALSE, TTE_ERROR_PIN_INVALID, 400 },
-  { FALSE, TTE_ERROR_KEY_NOT_FOUND, 409 },
-  { FALSE, TTE_ERROR_KEY_EXISTS, 409 },
-  { FALSE, TTE_ERROR_CERT_NOT_FOUND, 409 },
-  { FALSE, TTE_ERROR_CERT_MISMATCH, 422 },
-  { FALSE, TTE_ERROR_NOT_PDF, 415 },
-  { FALSE, TTE_ERROR_PDF_DAMAGED, 422 },
-  { FALSE, TTE_ERROR_PDF_ENCRYPTED, 422 },
-  { FALSE, TTE_ERROR_PDF_UNSUPPORTED, 422 },
-  { FALSE, TTE_ERROR_FIELD_NOT_FOUND, 422 },
-  { FALSE, TTE_ERROR_FIELD_SIGNED, 409 },
-  { FALSE, TTE_ERROR_ANCHOR_NOT_FOUND, 422 },
-  { FALSE, TTE_ERROR_CERTIFIED_NO_CHANGES, 409 },
-  { FALSE, TTE_ERROR_NO_SIGNATURE, 422 },
-  { FALSE, TTE_ERROR_FORMAT, 422 },
-  { TRUE, API_ERROR_NOT_FOUND, 404 },
-  { TRUE, API_ERROR_CONFLICT, 409 },
-  { TRUE, API_ERROR_UNAUTHORIZED, 401 },
-  { TRUE, API_ERROR_FORBIDDEN, 403 },
-  { TRUE, API_ERROR_BAD_REQUEST, 400 },
-  { TRUE, API_ERROR_METHOD_NOT_ALLOWED, 405 },
-  { TRUE, API_ERROR_PAYLOAD_TOO_LARGE, 413 },
-  { TRUE, API_ERROR_UNAVAILABLE, 503 },
-  { TRUE, API_ERROR_STORAGE, 500 },
-  { TRUE, API_ERROR_SCHEMA, 500 },
+    {FALSE, TTE_ERROR_FAILED, 500},
+    {FALSE, TTE_ERROR_INVALID_ARGUMENT, 400},
+    {FALSE, TTE_ERROR_IO, 500},
+    {FALSE, TTE_ERROR_LIMIT, 413},
+    {FALSE, TTE_ERROR_NOT_SUPPORTED, 422},
+    {FALSE, TTE_ERROR_CRYPTO, 500},
+    {FALSE, TTE_ERROR_MODULE_NOT_ALLOWED, 500},
+    {FALSE, TTE_ERROR_MODULE_LOAD, 503},
+    {FALSE, TTE_ERROR_TOKEN_NOT_FOUND, 503},
+    {FALSE, TTE_ERROR_TOKEN, 503},
+    {FALSE, TTE_ERROR_PIN_INCORRECT, 403},
+    {FALSE, TTE_ERROR_PIN_LOCKED, 423},
+    {FALSE, TTE_ERROR_PIN_INVALID, 400},
+    {FALSE, TTE_ERROR_KEY_NOT_FOUND, 409},
+    {FALSE, TTE_ERROR_KEY_EXISTS, 409},
+    {FALSE, TTE_ERROR_CERT_NOT_FOUND, 409},
+    {FALSE, TTE_ERROR_CERT_MISMATCH, 422},
+    {FALSE, TTE_ERROR_NOT_PDF, 415},
+    {FALSE, TTE_ERROR_PDF_DAMAGED, 422},
+    {FALSE, TTE_ERROR_PDF_ENCRYPTED, 422},
+    {FALSE, TTE_ERROR_PDF_UNSUPPORTED, 422},
+    {FALSE, TTE_ERROR_FIELD_NOT_FOUND, 422},
+    {FALSE, TTE_ERROR_FIELD_SIGNED, 409},
+    {FALSE, TTE_ERROR_ANCHOR_NOT_FOUND, 422},
+    {FALSE, TTE_ERROR_CERTIFIED_NO_CHANGES, 409},
+    {FALSE, TTE_ERROR_NO_SIGNATURE, 422},
+    {FALSE, TTE_ERROR_FORMAT, 422},
+    {TRUE, API_ERROR_NOT_FOUND, 404},
+    {TRUE, API_ERROR_CONFLICT, 409},
+    {TRUE, API_ERROR_UNAUTHORIZED, 401},
+    {TRUE, API_ERROR_FORBIDDEN, 403},
+    {TRUE, API_ERROR_BAD_REQUEST, 400},
+    {TRUE, API_ERROR_METHOD_NOT_ALLOWED, 405},
+    {TRUE, API_ERROR_PAYLOAD_TOO_LARGE, 413},
+    {TRUE, API_ERROR_UNAVAILABLE, 503},
+    {TRUE, API_ERROR_STORAGE, 500},
+    {TRUE, API_ERROR_SCHEMA, 500},
 };
 
 guint
@@ -261,8 +266,7 @@ api_response_free(ApiResponse *resp)
 /* ---- JSON helpers ------------------------------------------------------------------- */
 
 static const char *
-json_string_member(json_t *obj, const char *key, gsize max_len, gboolean required,
-                   GError **error)
+json_string_member(json_t *obj, const char *key, gsize max_len, gboolean required, GError **error)
 {
   json_t *v = obj ? json_object_get(obj, key) : NULL;
   const char *s;
@@ -286,8 +290,8 @@ json_string_member(json_t *obj, const char *key, gsize max_len, gboolean require
   }
   for (gsize i = 0; i < len; i++) {
     if ((guchar)s[i] < 0x20 || s[i] == 0x7f) {
-      g_set_error(error, API_ERROR, API_ERROR_BAD_REQUEST,
-                  "field '%s' contains control characters", key);
+      g_set_error(error, API_ERROR, API_ERROR_BAD_REQUEST, "field '%s' contains control characters",
+                  key);
       return NULL;
     }
   }
@@ -503,8 +507,8 @@ route_free(gpointer p)
 }
 
 void
-api_server_add_route(ApiServer *srv, const char *method, const char *pattern,
-                     guint allowed_roles, ApiHandler handler, gpointer user_data)
+api_server_add_route(ApiServer *srv, const char *method, const char *pattern, guint allowed_roles,
+                     ApiHandler handler, gpointer user_data)
 {
   Route *r = g_new0(Route, 1);
 
@@ -640,10 +644,10 @@ metrics_render(ApiServer *srv)
   for (GList *k = keys; k != NULL; k = k->next) {
     g_auto(GStrv) parts = g_strsplit(k->data, "\t", 3);
     guint64 *n = g_hash_table_lookup(srv->counters, k->data);
-    g_string_append_printf(out,
-                           "tte_http_requests_total{route=\"%s\",method=\"%s\",status=\"%s\"} %"
-                           G_GUINT64_FORMAT "\n",
-                           parts[0], parts[1], parts[2], *n);
+    g_string_append_printf(
+        out,
+        "tte_http_requests_total{route=\"%s\",method=\"%s\",status=\"%s\"} %" G_GUINT64_FORMAT "\n",
+        parts[0], parts[1], parts[2], *n);
   }
   g_clear_pointer(&keys, g_list_free);
   g_string_append(out, "# HELP tte_http_request_duration_seconds Time from first byte to response"
@@ -656,22 +660,23 @@ metrics_render(ApiServer *srv)
       char le[G_ASCII_DTOSTR_BUF_SIZE];
       cum += h->buckets[i];
       g_ascii_formatd(le, sizeof le, "%g", latency_buckets[i]);
-      g_string_append_printf(out,
-                             "tte_http_request_duration_seconds_bucket{route=\"%s\",le=\"%s\"} %"
-                             G_GUINT64_FORMAT "\n",
-                             (const char *)k->data, le, cum);
+      g_string_append_printf(
+          out,
+          "tte_http_request_duration_seconds_bucket{route=\"%s\",le=\"%s\"} %" G_GUINT64_FORMAT
+          "\n",
+          (const char *)k->data, le, cum);
     }
     {
       char sum[G_ASCII_DTOSTR_BUF_SIZE];
       g_ascii_formatd(sum, sizeof sum, "%.6f", h->sum);
-      g_string_append_printf(out,
-                             "tte_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %"
-                             G_GUINT64_FORMAT "\n"
-                             "tte_http_request_duration_seconds_sum{route=\"%s\"} %s\n"
-                             "tte_http_request_duration_seconds_count{route=\"%s\"} %"
-                             G_GUINT64_FORMAT "\n",
-                             (const char *)k->data, h->count, (const char *)k->data, sum,
-                             (const char *)k->data, h->count);
+      g_string_append_printf(
+          out,
+          "tte_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %" G_GUINT64_FORMAT
+          "\n"
+          "tte_http_request_duration_seconds_sum{route=\"%s\"} %s\n"
+          "tte_http_request_duration_seconds_count{route=\"%s\"} %" G_GUINT64_FORMAT "\n",
+          (const char *)k->data, h->count, (const char *)k->data, sum, (const char *)k->data,
+          h->count);
     }
   }
   g_string_append_printf(out,
@@ -738,6 +743,7 @@ request_free(ApiRequest *req)
     g_free(req->param_values[i]);
   }
   api_principal_clear(&req->principal);
+  g_clear_error(&req->deferred_error);
   if (req->mem)
     g_byte_array_unref(req->mem);
   if (req->fd >= 0)
@@ -851,10 +857,19 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
   if (*upload_data_size > 0) {
     gsize n = *upload_data_size;
     *upload_data_size = 0;
-    if (!body_append(req, upload_data, n, &error))
-      return queue_error(req, error, NULL);
+    if (req->deferred_error != NULL) {
+      /* libmicrohttpd 0.9.75 cannot queue a response in the middle of an upload, so a
+       * chunked body that outgrows the cap is discarded until it ends and then answered;
+       * past API_HTTP_DRAIN_MAX more bytes we stop listening and close instead. */
+      req->drained += n;
+      return req->drained > API_HTTP_DRAIN_MAX ? MHD_NO : MHD_YES;
+    }
+    if (!body_append(req, upload_data, n, &req->deferred_error))
+      req->drained = n;
     return MHD_YES;
   }
+  if (req->deferred_error != NULL)
+    return queue_error(req, req->deferred_error, NULL);
   resp = req->route->handler(req, req->route->user_data, &error);
   if (resp == NULL)
     return queue_error(req, error, NULL);
@@ -940,7 +955,8 @@ read_pem(const char *path, GError **error)
   gsize len = 0;
   GStatBuf st;
 
-  if (g_stat(path, &st) != 0 || !S_ISREG(st.st_mode) || (guint64)st.st_size > TTE_LIMIT_CERT_FILE_MAX) {
+  if (g_stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+      (guint64)st.st_size > TTE_LIMIT_CERT_FILE_MAX) {
     g_set_error(error, TTE_ERROR, TTE_ERROR_IO, "%s: not a regular file of at most %u bytes", path,
                 TTE_LIMIT_CERT_FILE_MAX);
     return NULL;
@@ -954,7 +970,7 @@ gboolean
 api_server_start(ApiServer *srv, GError **error)
 {
   const ApiConfig *cfg = srv->config;
-  struct addrinfo hints = { 0 }, *ai = NULL;
+  struct addrinfo hints = {0}, *ai = NULL;
   char port[8];
   unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
   guint threads = cfg->threads ? cfg->threads : g_get_num_processors();
@@ -991,23 +1007,22 @@ api_server_start(ApiServer *srv, GError **error)
   /* Options are a varargs list; the TLS pair is appended only when configured, so the
    * list ends early with MHD_OPTION_END otherwise. */
   srv->daemon = MHD_start_daemon(
-    flags, 0, NULL, NULL, on_access, srv,
-    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(threads > 1 ? threads : 1),
-    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
-    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->per_ip_connections,
-    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->timeout_s,
-    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->connection_memory,
-    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
-    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
-    srv->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert_pem,
-    MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key_pem,
-    MHD_OPTION_END);
+      flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_THREAD_POOL_SIZE,
+      (unsigned int)(threads > 1 ? threads : 1), MHD_OPTION_CONNECTION_LIMIT,
+      (unsigned int)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+      (unsigned int)cfg->per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned int)cfg->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+      (size_t)cfg->connection_memory, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+      MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+      srv->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert_pem,
+      MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key_pem, MHD_OPTION_END);
   freeaddrinfo(ai);
   if (srv->daemon == NULL) {
-    g_set_error(error, TTE_ERROR, TTE_ERROR_IO, "cannot start HTTP server on %s:%u (address in use,"
-                " or a bad TLS certificate/key)", cfg->listen_host, cfg->listen_port);
+    g_set_error(error, TTE_ERROR, TTE_ERROR_IO,
+                "cannot start HTTP server on %s:%u (address in use,"
+                " or a bad TLS certificate/key)",
+                cfg->listen_host, cfg->listen_port);
     return FALSE;
   }
   info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);

@@ -226,7 +226,7 @@ static ApiResponse *
 audit_list(ApiRequest *req, gpointer user_data, GError **error)
 {
   ApiStore *store = api_request_store(req);
-  ApiAuditFilter f = { 0 };
+  ApiAuditFilter f = {0};
   const char *since = api_request_query(req, "since");
   const char *after = api_request_query(req, "after_id");
   const char *limit = api_request_query(req, "limit");
@@ -311,7 +311,8 @@ document_get(ApiRequest *req, gpointer user_data, GError **error)
   if (d->withdrawn_at != 0) {
     g_autofree char *w = api_time_format(d->withdrawn_at);
     json_object_set_new(o, "withdrawn_at", json_string(w));
-    json_object_set_new(o, "withdraw_reason", json_string(d->withdraw_reason ? d->withdraw_reason : ""));
+    json_object_set_new(o, "withdraw_reason",
+                        json_string(d->withdraw_reason ? d->withdraw_reason : ""));
   }
   return api_response_json(200, o);
 }

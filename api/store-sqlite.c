@@ -16,12 +16,12 @@
 typedef struct {
   ApiStore parent;
   sqlite3 *db;
-  GMutex lock;        /* the connection */
+  GMutex lock; /* the connection */
   gboolean readonly;
   /* group commit (see run_write) */
   GMutex qlock;
   GCond qcond;
-  GPtrArray *queue;   /* WriteOp* waiting for the next commit */
+  GPtrArray *queue; /* WriteOp* waiting for the next commit */
   gboolean committing;
   guint64 batches;
 } SqliteStore;
@@ -31,72 +31,72 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
 /* Each entry moves the schema from version i to i+1; never edit a released entry, add
  * a new one. */
 static const char *const migrations[] = {
-  /* 1: the core tables. */
-  "CREATE TABLE signers ("
-  "  id TEXT PRIMARY KEY,"
-  "  identifier TEXT NOT NULL UNIQUE,"
-  "  name TEXT NOT NULL,"
-  "  title TEXT,"
-  "  organization TEXT,"
-  "  state TEXT NOT NULL CHECK (state IN ('active','disabled')),"
-  "  created INTEGER NOT NULL);"
-  "CREATE TABLE api_tokens ("
-  "  id TEXT PRIMARY KEY,"
-  "  role TEXT NOT NULL CHECK (role IN ('signer','admin')),"
-  "  signer_id TEXT REFERENCES signers(id),"
-  "  label TEXT,"
-  "  hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),"
-  "  created INTEGER NOT NULL,"
-  "  revoked INTEGER NOT NULL DEFAULT 0,"
-  "  CHECK ((role = 'signer') = (signer_id IS NOT NULL)));"
-  "CREATE TABLE keys ("
-  "  id TEXT PRIMARY KEY,"
-  "  signer_id TEXT NOT NULL REFERENCES signers(id),"
-  "  pkcs11_uri TEXT NOT NULL,"
-  "  cert_pem TEXT,"
-  "  state TEXT NOT NULL CHECK (state IN ('generated','active','retired','destroyed')),"
-  "  not_before INTEGER NOT NULL DEFAULT 0,"
-  "  not_after INTEGER NOT NULL DEFAULT 0,"
-  "  created INTEGER NOT NULL,"
-  "  updated INTEGER NOT NULL);"
-  "CREATE TABLE documents ("
-  "  id TEXT PRIMARY KEY,"
-  "  signer_id TEXT NOT NULL REFERENCES signers(id),"
-  "  key_id TEXT REFERENCES keys(id),"
-  "  signed_at INTEGER NOT NULL,"
-  "  sha256 TEXT NOT NULL,"
-  "  status TEXT NOT NULL CHECK (status IN ('valid','withdrawn')),"
-  "  withdraw_reason TEXT,"
-  "  withdrawn_at INTEGER NOT NULL DEFAULT 0,"
-  "  idempotency_key TEXT,"
-  "  request_hash TEXT,"
-  "  UNIQUE (signer_id, idempotency_key));"
-  "CREATE TABLE audit ("
-  "  id INTEGER PRIMARY KEY,"
-  "  time INTEGER NOT NULL,"
-  "  actor TEXT NOT NULL,"
-  "  action TEXT NOT NULL,"
-  "  subject TEXT NOT NULL,"
-  "  details TEXT NOT NULL,"
-  "  prev_hash TEXT NOT NULL,"
-  "  hash TEXT NOT NULL);",
+    /* 1: the core tables. */
+    "CREATE TABLE signers ("
+    "  id TEXT PRIMARY KEY,"
+    "  identifier TEXT NOT NULL UNIQUE,"
+    "  name TEXT NOT NULL,"
+    "  title TEXT,"
+    "  organization TEXT,"
+    "  state TEXT NOT NULL CHECK (state IN ('active','disabled')),"
+    "  created INTEGER NOT NULL);"
+    "CREATE TABLE api_tokens ("
+    "  id TEXT PRIMARY KEY,"
+    "  role TEXT NOT NULL CHECK (role IN ('signer','admin')),"
+    "  signer_id TEXT REFERENCES signers(id),"
+    "  label TEXT,"
+    "  hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),"
+    "  created INTEGER NOT NULL,"
+    "  revoked INTEGER NOT NULL DEFAULT 0,"
+    "  CHECK ((role = 'signer') = (signer_id IS NOT NULL)));"
+    "CREATE TABLE keys ("
+    "  id TEXT PRIMARY KEY,"
+    "  signer_id TEXT NOT NULL REFERENCES signers(id),"
+    "  pkcs11_uri TEXT NOT NULL,"
+    "  cert_pem TEXT,"
+    "  state TEXT NOT NULL CHECK (state IN ('generated','active','retired','destroyed')),"
+    "  not_before INTEGER NOT NULL DEFAULT 0,"
+    "  not_after INTEGER NOT NULL DEFAULT 0,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL);"
+    "CREATE TABLE documents ("
+    "  id TEXT PRIMARY KEY,"
+    "  signer_id TEXT NOT NULL REFERENCES signers(id),"
+    "  key_id TEXT REFERENCES keys(id),"
+    "  signed_at INTEGER NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  status TEXT NOT NULL CHECK (status IN ('valid','withdrawn')),"
+    "  withdraw_reason TEXT,"
+    "  withdrawn_at INTEGER NOT NULL DEFAULT 0,"
+    "  idempotency_key TEXT,"
+    "  request_hash TEXT,"
+    "  UNIQUE (signer_id, idempotency_key));"
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY,"
+    "  time INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  details TEXT NOT NULL,"
+    "  prev_hash TEXT NOT NULL,"
+    "  hash TEXT NOT NULL);",
 
-  /* 2: key history, indexes for the filters, and append-only guards on the audit table
-   * (they stop accidents; deliberate tampering is caught by the hash chain). */
-  "CREATE TABLE key_history ("
-  "  key_id TEXT NOT NULL REFERENCES keys(id),"
-  "  time INTEGER NOT NULL,"
-  "  state TEXT NOT NULL);"
-  "CREATE INDEX key_history_key ON key_history(key_id);"
-  "CREATE INDEX keys_signer ON keys(signer_id);"
-  "CREATE INDEX documents_sha256 ON documents(sha256);"
-  "CREATE INDEX audit_time ON audit(time);"
-  "CREATE INDEX audit_action ON audit(action);"
-  "CREATE INDEX audit_actor ON audit(actor);"
-  "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
-  "  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
-  "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
-  "  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;",
+    /* 2: key history, indexes for the filters, and append-only guards on the audit table
+     * (they stop accidents; deliberate tampering is caught by the hash chain). */
+    "CREATE TABLE key_history ("
+    "  key_id TEXT NOT NULL REFERENCES keys(id),"
+    "  time INTEGER NOT NULL,"
+    "  state TEXT NOT NULL);"
+    "CREATE INDEX key_history_key ON key_history(key_id);"
+    "CREATE INDEX keys_signer ON keys(signer_id);"
+    "CREATE INDEX documents_sha256 ON documents(sha256);"
+    "CREATE INDEX audit_time ON audit(time);"
+    "CREATE INDEX audit_action ON audit(action);"
+    "CREATE INDEX audit_actor ON audit(actor);"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    "  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    "  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == API_STORE_SCHEMA_VERSION);
@@ -187,9 +187,9 @@ typedef struct {
   int blen;
 } Param;
 
-#define PT(x) ((Param){ .t = (x) != NULL ? P_TEXT : P_NULL, .s = (x) })
-#define PI(x) ((Param){ .t = P_INT, .i = (x) })
-#define PB(x, n) ((Param){ .t = P_BLOB, .b = (x), .blen = (n) })
+#define PT(x) ((Param){.t = (x) != NULL ? P_TEXT : P_NULL, .s = (x)})
+#define PI(x) ((Param){.t = P_INT, .i = (x)})
+#define PB(x, n) ((Param){.t = P_BLOB, .b = (x), .blen = (n)})
 #define MAX_PARAMS 10
 
 typedef struct {
@@ -424,8 +424,9 @@ sq_check_writable(ApiStore *store, GError **error)
    * file and its WAL index are writable; the rollback leaves no trace. */
   if (!exec_sql(s->db, "BEGIN IMMEDIATE", error))
     return FALSE;
-  if (!exec_sql(s->db, "UPDATE signers SET state = state"
-                       " WHERE rowid = (SELECT min(rowid) FROM signers)",
+  if (!exec_sql(s->db,
+                "UPDATE signers SET state = state"
+                " WHERE rowid = (SELECT min(rowid) FROM signers)",
                 error)) {
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return FALSE;
@@ -437,13 +438,14 @@ static gboolean
 sq_signer_insert(ApiStore *store, const ApiSigner *g, ApiAuditEntry *audit, GError **error)
 {
   WriteOp op = {
-    .steps = { { .sql = "INSERT INTO signers (id, identifier, name, title, organization, state,"
+      .steps = {{.sql = "INSERT INTO signers (id, identifier, name, title, organization, state,"
                         " created) VALUES (?,?,?,?,?,?,?)",
-                 .p = { PT(g->id), PT(g->identifier), PT(g->name), PT(g->title),
-                        PT(g->organization), PT(g->state ? g->state : "active"), PI(g->created) },
-                 .n = 7, .what = "create signer" } },
-    .n_steps = 1,
-    .audit = audit,
+                 .p = {PT(g->id), PT(g->identifier), PT(g->name), PT(g->title), PT(g->organization),
+                       PT(g->state ? g->state : "active"), PI(g->created)},
+                 .n = 7,
+                 .what = "create signer"}},
+      .n_steps = 1,
+      .audit = audit,
   };
 
   return run_write((SqliteStore *)store, &op, error);
@@ -470,8 +472,8 @@ sq_signer_get(ApiStore *store, const char *id, GError **error)
 {
   SqliteStore *s = (SqliteStore *)store;
   g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
-  g_autoptr(sqlite3_stmt) st = prepare(s->db, "SELECT " SIGNER_COLS " FROM signers WHERE id = ?",
-                                       error);
+  g_autoptr(sqlite3_stmt) st =
+      prepare(s->db, "SELECT " SIGNER_COLS " FROM signers WHERE id = ?", error);
   int rc;
 
   if (st == NULL)
@@ -492,8 +494,8 @@ sq_signer_list(ApiStore *store, GError **error)
 {
   SqliteStore *s = (SqliteStore *)store;
   g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
-  g_autoptr(sqlite3_stmt) st = prepare(s->db, "SELECT " SIGNER_COLS " FROM signers ORDER BY created, id",
-                                       error);
+  g_autoptr(sqlite3_stmt) st =
+      prepare(s->db, "SELECT " SIGNER_COLS " FROM signers ORDER BY created, id", error);
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)api_signer_free);
   int rc;
 
@@ -513,10 +515,13 @@ sq_signer_set_state(ApiStore *store, const char *id, const char *state, ApiAudit
                     GError **error)
 {
   WriteOp op = {
-    .steps = { { .sql = "UPDATE signers SET state = ? WHERE id = ?", .p = { PT(state), PT(id) },
-                 .n = 2, .what = "update signer", .not_found = "no such signer" } },
-    .n_steps = 1,
-    .audit = audit,
+      .steps = {{.sql = "UPDATE signers SET state = ? WHERE id = ?",
+                 .p = {PT(state), PT(id)},
+                 .n = 2,
+                 .what = "update signer",
+                 .not_found = "no such signer"}},
+      .n_steps = 1,
+      .audit = audit,
   };
 
   return run_write((SqliteStore *)store, &op, error);
@@ -525,13 +530,15 @@ static gboolean
 sq_token_insert(ApiStore *store, const ApiToken *t, ApiAuditEntry *audit, GError **error)
 {
   WriteOp op = {
-    .steps = { { .sql = "INSERT INTO api_tokens (id, role, signer_id, label, hash, created, revoked)"
-                        " VALUES (?,?,?,?,?,?,0)",
-                 .p = { PT(t->id), PT(api_role_to_string(t->role)), PT(t->signer_id), PT(t->label),
-                        PB(t->hash, sizeof t->hash), PI(t->created) },
-                 .n = 6, .what = "create token" } },
-    .n_steps = 1,
-    .audit = audit,
+      .steps = {{.sql =
+                     "INSERT INTO api_tokens (id, role, signer_id, label, hash, created, revoked)"
+                     " VALUES (?,?,?,?,?,?,0)",
+                 .p = {PT(t->id), PT(api_role_to_string(t->role)), PT(t->signer_id), PT(t->label),
+                       PB(t->hash, sizeof t->hash), PI(t->created)},
+                 .n = 6,
+                 .what = "create token"}},
+      .n_steps = 1,
+      .audit = audit,
   };
 
   return run_write((SqliteStore *)store, &op, error);
@@ -542,8 +549,9 @@ sq_token_find_by_hash(ApiStore *store, const guint8 hash[32], GError **error)
   SqliteStore *s = (SqliteStore *)store;
   g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
   g_autoptr(sqlite3_stmt) st = prepare(
-    s->db, "SELECT id, role, signer_id, label, hash, created, revoked FROM api_tokens WHERE hash = ?",
-    error);
+      s->db,
+      "SELECT id, role, signer_id, label, hash, created, revoked FROM api_tokens WHERE hash = ?",
+      error);
   ApiToken *t;
   int rc;
 
@@ -581,11 +589,13 @@ sq_token_revoke(ApiStore *store, const char *id, gint64 when, ApiAuditEntry *aud
   /* Revoking twice reports NOT_FOUND for the second call: there is no valid token left
    * with that id, and the first revocation time is kept. */
   WriteOp op = {
-    .steps = { { .sql = "UPDATE api_tokens SET revoked = ? WHERE id = ? AND revoked = 0",
-                 .p = { PI(when > 0 ? when : 1), PT(id) }, .n = 2, .what = "revoke token",
-                 .not_found = "no valid token with this id" } },
-    .n_steps = 1,
-    .audit = audit,
+      .steps = {{.sql = "UPDATE api_tokens SET revoked = ? WHERE id = ? AND revoked = 0",
+                 .p = {PI(when > 0 ? when : 1), PT(id)},
+                 .n = 2,
+                 .what = "revoke token",
+                 .not_found = "no valid token with this id"}},
+      .n_steps = 1,
+      .audit = audit,
   };
 
   return run_write((SqliteStore *)store, &op, error);
@@ -595,17 +605,22 @@ sq_key_insert(ApiStore *store, const ApiKey *k, ApiAuditEntry *audit, GError **e
 {
   const char *state = k->state ? k->state : "generated";
   WriteOp op = {
-    .steps = {
-      { .sql = "INSERT INTO keys (id, signer_id, pkcs11_uri, cert_pem, state, not_before, not_after,"
-               " created, updated) VALUES (?,?,?,?,?,?,?,?,?)",
-        .p = { PT(k->id), PT(k->signer_id), PT(k->pkcs11_uri), PT(k->cert_pem), PT(state),
-               PI(k->not_before), PI(k->not_after), PI(k->created), PI(k->created) },
-        .n = 9, .what = "create key" },
-      { .sql = "INSERT INTO key_history (key_id, time, state) VALUES (?,?,?)",
-        .p = { PT(k->id), PI(k->created), PT(state) }, .n = 3, .what = "key history" },
-    },
-    .n_steps = 2,
-    .audit = audit,
+      .steps =
+          {
+              {.sql = "INSERT INTO keys (id, signer_id, pkcs11_uri, cert_pem, state, not_before, "
+                      "not_after,"
+                      " created, updated) VALUES (?,?,?,?,?,?,?,?,?)",
+               .p = {PT(k->id), PT(k->signer_id), PT(k->pkcs11_uri), PT(k->cert_pem), PT(state),
+                     PI(k->not_before), PI(k->not_after), PI(k->created), PI(k->created)},
+               .n = 9,
+               .what = "create key"},
+              {.sql = "INSERT INTO key_history (key_id, time, state) VALUES (?,?,?)",
+               .p = {PT(k->id), PI(k->created), PT(state)},
+               .n = 3,
+               .what = "key history"},
+          },
+      .n_steps = 2,
+      .audit = audit,
   };
 
   return run_write((SqliteStore *)store, &op, error);
@@ -615,15 +630,20 @@ sq_key_set_state(ApiStore *store, const char *id, const char *state, gint64 when
                  ApiAuditEntry *audit, GError **error)
 {
   WriteOp op = {
-    .steps = {
-      { .sql = "UPDATE keys SET state = ?, updated = ? WHERE id = ?",
-        .p = { PT(state), PI(when), PT(id) }, .n = 3, .what = "update key",
-        .not_found = "no such key" },
-      { .sql = "INSERT INTO key_history (key_id, time, state) VALUES (?,?,?)",
-        .p = { PT(id), PI(when), PT(state) }, .n = 3, .what = "key history" },
-    },
-    .n_steps = 2,
-    .audit = audit,
+      .steps =
+          {
+              {.sql = "UPDATE keys SET state = ?, updated = ? WHERE id = ?",
+               .p = {PT(state), PI(when), PT(id)},
+               .n = 3,
+               .what = "update key",
+               .not_found = "no such key"},
+              {.sql = "INSERT INTO key_history (key_id, time, state) VALUES (?,?,?)",
+               .p = {PT(id), PI(when), PT(state)},
+               .n = 3,
+               .what = "key history"},
+          },
+      .n_steps = 2,
+      .audit = audit,
   };
 
   return run_write((SqliteStore *)store, &op, error);
@@ -634,10 +654,10 @@ sq_key_list(ApiStore *store, const char *signer_id, GError **error)
   SqliteStore *s = (SqliteStore *)store;
   g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
   g_autoptr(sqlite3_stmt) st = prepare(
-    s->db,
-    "SELECT id, signer_id, pkcs11_uri, cert_pem, state, not_before, not_after, created, updated"
-    " FROM keys WHERE ?1 IS NULL OR signer_id = ?1 ORDER BY created, id",
-    error);
+      s->db,
+      "SELECT id, signer_id, pkcs11_uri, cert_pem, state, not_before, not_after, created, updated"
+      " FROM keys WHERE ?1 IS NULL OR signer_id = ?1 ORDER BY created, id",
+      error);
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)api_key_free);
   int rc;
 
@@ -668,19 +688,20 @@ static gboolean
 sq_document_insert(ApiStore *store, const ApiDocument *d, ApiAuditEntry *audit, GError **error)
 {
   WriteOp op = {
-    .steps = { { .sql = "INSERT INTO documents (id, signer_id, key_id, signed_at, sha256, status,"
+      .steps = {{.sql = "INSERT INTO documents (id, signer_id, key_id, signed_at, sha256, status,"
                         " idempotency_key, request_hash) VALUES (?,?,?,?,?,'valid',?,?)",
-                 .p = { PT(d->id), PT(d->signer_id), PT(d->key_id), PI(d->signed_at), PT(d->sha256),
-                        PT(d->idempotency_key), PT(d->request_hash) },
-                 .n = 7, .what = "record document" } },
-    .n_steps = 1,
-    .audit = audit,
+                 .p = {PT(d->id), PT(d->signer_id), PT(d->key_id), PI(d->signed_at), PT(d->sha256),
+                       PT(d->idempotency_key), PT(d->request_hash)},
+                 .n = 7,
+                 .what = "record document"}},
+      .n_steps = 1,
+      .audit = audit,
   };
 
   return run_write((SqliteStore *)store, &op, error);
 }
 #define DOC_COLS                                                                                   \
-  "id, signer_id, key_id, signed_at, sha256, status, withdraw_reason, withdrawn_at,"              \
+  "id, signer_id, key_id, signed_at, sha256, status, withdraw_reason, withdrawn_at,"               \
   " idempotency_key, request_hash"
 
 static ApiDocument *
@@ -716,8 +737,8 @@ sq_document_get(ApiStore *store, const char *id, GError **error)
 {
   SqliteStore *s = (SqliteStore *)store;
   g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
-  g_autoptr(sqlite3_stmt) st = prepare(s->db, "SELECT " DOC_COLS " FROM documents WHERE id = ?",
-                                       error);
+  g_autoptr(sqlite3_stmt) st =
+      prepare(s->db, "SELECT " DOC_COLS " FROM documents WHERE id = ?", error);
 
   if (st == NULL)
     return NULL;
@@ -726,13 +747,13 @@ sq_document_get(ApiStore *store, const char *id, GError **error)
 }
 
 static ApiDocument *
-sq_document_find_idempotent(ApiStore *store, const char *signer_id, const char *key,
-                            GError **error)
+sq_document_find_idempotent(ApiStore *store, const char *signer_id, const char *key, GError **error)
 {
   SqliteStore *s = (SqliteStore *)store;
   g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
   g_autoptr(sqlite3_stmt) st = prepare(
-    s->db, "SELECT " DOC_COLS " FROM documents WHERE signer_id = ? AND idempotency_key = ?", error);
+      s->db, "SELECT " DOC_COLS " FROM documents WHERE signer_id = ? AND idempotency_key = ?",
+      error);
 
   if (st == NULL)
     return NULL;
@@ -772,14 +793,16 @@ sq_document_withdraw(ApiStore *store, const char *id, const char *reason, gint64
                      ApiAuditEntry *audit, GError **error)
 {
   WriteOp op = {
-    .check = check_withdrawable,
-    .check_id = id,
-    .steps = { { .sql = "UPDATE documents SET status = 'withdrawn', withdraw_reason = ?,"
+      .check = check_withdrawable,
+      .check_id = id,
+      .steps = {{.sql = "UPDATE documents SET status = 'withdrawn', withdraw_reason = ?,"
                         " withdrawn_at = ? WHERE id = ? AND status = 'valid'",
-                 .p = { PT(reason), PI(when), PT(id) }, .n = 3, .what = "withdraw document",
-                 .not_found = "no such document" } },
-    .n_steps = 1,
-    .audit = audit,
+                 .p = {PT(reason), PI(when), PT(id)},
+                 .n = 3,
+                 .what = "withdraw document",
+                 .not_found = "no such document"}},
+      .n_steps = 1,
+      .audit = audit,
   };
 
   return run_write((SqliteStore *)store, &op, error);
@@ -787,7 +810,7 @@ sq_document_withdraw(ApiStore *store, const char *id, const char *reason, gint64
 static gboolean
 sq_audit_append(ApiStore *store, ApiAuditEntry *entry, GError **error)
 {
-  WriteOp op = { .audit = entry };
+  WriteOp op = {.audit = entry};
 
   return run_write((SqliteStore *)store, &op, error);
 }
@@ -797,11 +820,11 @@ sq_audit_list(ApiStore *store, const ApiAuditFilter *f, GError **error)
   SqliteStore *s = (SqliteStore *)store;
   g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
   g_autoptr(sqlite3_stmt) st = prepare(
-    s->db,
-    "SELECT id, time, actor, action, subject, details, prev_hash, hash FROM audit"
-    " WHERE id > ?1 AND time >= ?2 AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR actor = ?4)"
-    " ORDER BY id LIMIT ?5",
-    error);
+      s->db,
+      "SELECT id, time, actor, action, subject, details, prev_hash, hash FROM audit"
+      " WHERE id > ?1 AND time >= ?2 AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR actor = ?4)"
+      " ORDER BY id LIMIT ?5",
+      error);
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)api_audit_entry_free);
   int rc;
 
@@ -832,26 +855,26 @@ sq_audit_list(ApiStore *store, const ApiAuditFilter *f, GError **error)
 }
 
 static const ApiStoreOps sqlite_ops = {
-  .name = "sqlite",
-  .close = sq_close,
-  .schema_version = sq_schema_version,
-  .check_writable = sq_check_writable,
-  .signer_insert = sq_signer_insert,
-  .signer_get = sq_signer_get,
-  .signer_list = sq_signer_list,
-  .signer_set_state = sq_signer_set_state,
-  .token_insert = sq_token_insert,
-  .token_find_by_hash = sq_token_find_by_hash,
-  .token_revoke = sq_token_revoke,
-  .key_insert = sq_key_insert,
-  .key_set_state = sq_key_set_state,
-  .key_list = sq_key_list,
-  .document_insert = sq_document_insert,
-  .document_get = sq_document_get,
-  .document_find_idempotent = sq_document_find_idempotent,
-  .document_withdraw = sq_document_withdraw,
-  .audit_append = sq_audit_append,
-  .audit_list = sq_audit_list,
+    .name = "sqlite",
+    .close = sq_close,
+    .schema_version = sq_schema_version,
+    .check_writable = sq_check_writable,
+    .signer_insert = sq_signer_insert,
+    .signer_get = sq_signer_get,
+    .signer_list = sq_signer_list,
+    .signer_set_state = sq_signer_set_state,
+    .token_insert = sq_token_insert,
+    .token_find_by_hash = sq_token_find_by_hash,
+    .token_revoke = sq_token_revoke,
+    .key_insert = sq_key_insert,
+    .key_set_state = sq_key_set_state,
+    .key_list = sq_key_list,
+    .document_insert = sq_document_insert,
+    .document_get = sq_document_get,
+    .document_find_idempotent = sq_document_find_idempotent,
+    .document_withdraw = sq_document_withdraw,
+    .audit_append = sq_audit_append,
+    .audit_list = sq_audit_list,
 };
 
 /* ---- open and migrate --------------------------------------------------------------- */
@@ -895,8 +918,8 @@ open_full(const char *path, guint busy_ms, int target, gboolean readonly, GError
   sqlite3 *db = NULL;
   SqliteStore *s;
   gboolean existed = g_file_test(path, G_FILE_TEST_EXISTS);
-  int flags = SQLITE_OPEN_NOMUTEX | (readonly ? SQLITE_OPEN_READONLY
-                                              : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int flags = SQLITE_OPEN_NOMUTEX |
+              (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
 
   if (target < 1 || target > API_STORE_SCHEMA_VERSION) {
     g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT, "schema version %d unknown", target);
@@ -918,8 +941,7 @@ open_full(const char *path, guint busy_ms, int target, gboolean readonly, GError
     const unsigned char *mode = NULL;
 
     if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW ||
-        (mode = sqlite3_column_text(st, 0)) == NULL ||
+        sqlite3_step(st) != SQLITE_ROW || (mode = sqlite3_column_text(st, 0)) == NULL ||
         g_ascii_strcasecmp((const char *)mode, "wal") != 0) {
       g_set_error(error, API_ERROR, API_ERROR_STORAGE, "database %s: cannot enable WAL mode: %s",
                   path, sqlite3_errmsg(db));
@@ -937,8 +959,8 @@ open_full(const char *path, guint busy_ms, int target, gboolean readonly, GError
     return NULL;
   }
   if (readonly && get_user_version(db) > API_STORE_SCHEMA_VERSION) {
-    g_set_error(error, API_ERROR, API_ERROR_SCHEMA, "%s: database schema is newer than this program",
-                path);
+    g_set_error(error, API_ERROR, API_ERROR_SCHEMA,
+                "%s: database schema is newer than this program", path);
     sqlite3_close_v2(db);
     return NULL;
   }

@@ -5,22 +5,22 @@
 
 #include <openssl/rand.h>
 
-G_DEFINE_QUARK(api-error-quark, api_error)
+G_DEFINE_QUARK(api - error - quark, api_error)
 
 const char *
 api_error_code_name(int code)
 {
   static const char *const names[] = {
-    [API_ERROR_NOT_FOUND] = "NOT_FOUND",
-    [API_ERROR_CONFLICT] = "CONFLICT",
-    [API_ERROR_UNAUTHORIZED] = "UNAUTHORIZED",
-    [API_ERROR_FORBIDDEN] = "FORBIDDEN",
-    [API_ERROR_BAD_REQUEST] = "BAD_REQUEST",
-    [API_ERROR_METHOD_NOT_ALLOWED] = "METHOD_NOT_ALLOWED",
-    [API_ERROR_PAYLOAD_TOO_LARGE] = "PAYLOAD_TOO_LARGE",
-    [API_ERROR_UNAVAILABLE] = "UNAVAILABLE",
-    [API_ERROR_STORAGE] = "STORAGE",
-    [API_ERROR_SCHEMA] = "SCHEMA",
+      [API_ERROR_NOT_FOUND] = "NOT_FOUND",
+      [API_ERROR_CONFLICT] = "CONFLICT",
+      [API_ERROR_UNAUTHORIZED] = "UNAUTHORIZED",
+      [API_ERROR_FORBIDDEN] = "FORBIDDEN",
+      [API_ERROR_BAD_REQUEST] = "BAD_REQUEST",
+      [API_ERROR_METHOD_NOT_ALLOWED] = "METHOD_NOT_ALLOWED",
+      [API_ERROR_PAYLOAD_TOO_LARGE] = "PAYLOAD_TOO_LARGE",
+      [API_ERROR_UNAVAILABLE] = "UNAVAILABLE",
+      [API_ERROR_STORAGE] = "STORAGE",
+      [API_ERROR_SCHEMA] = "SCHEMA",
   };
   if (code < 0 || (gsize)code >= G_N_ELEMENTS(names) || names[code] == NULL)
     return "FAILED";

@@ -22,16 +22,16 @@ G_BEGIN_DECLS
 GQuark api_error_quark(void);
 
 typedef enum {
-  API_ERROR_NOT_FOUND,          /* no such signer, token, key, document, route */
-  API_ERROR_CONFLICT,           /* state forbids it (already withdrawn, revoked, duplicate) */
-  API_ERROR_UNAUTHORIZED,       /* no or unusable credentials */
-  API_ERROR_FORBIDDEN,          /* authenticated, but the role may not do this */
-  API_ERROR_BAD_REQUEST,        /* malformed JSON, missing field, bad parameter */
+  API_ERROR_NOT_FOUND,    /* no such signer, token, key, document, route */
+  API_ERROR_CONFLICT,     /* state forbids it (already withdrawn, revoked, duplicate) */
+  API_ERROR_UNAUTHORIZED, /* no or unusable credentials */
+  API_ERROR_FORBIDDEN,    /* authenticated, but the role may not do this */
+  API_ERROR_BAD_REQUEST,  /* malformed JSON, missing field, bad parameter */
   API_ERROR_METHOD_NOT_ALLOWED,
   API_ERROR_PAYLOAD_TOO_LARGE,
-  API_ERROR_UNAVAILABLE,        /* not ready: database or token unreachable */
-  API_ERROR_STORAGE,            /* the database failed */
-  API_ERROR_SCHEMA,             /* database schema newer than this program */
+  API_ERROR_UNAVAILABLE, /* not ready: database or token unreachable */
+  API_ERROR_STORAGE,     /* the database failed */
+  API_ERROR_SCHEMA,      /* database schema newer than this program */
 } ApiErrorCode;
 
 /* Stable upper-case name of an API_ERROR code ("NOT_FOUND", ...). */
@@ -49,45 +49,45 @@ gboolean api_role_from_string(const char *s, ApiRole *out);
 
 typedef struct {
   char *id;
-  char *identifier;    /* NIK or e-mail, unique */
+  char *identifier; /* NIK or e-mail, unique */
   char *name;
-  char *title;         /* may be NULL */
-  char *organization;  /* OPD; may be NULL */
-  char *state;         /* "active" | "disabled" */
+  char *title;        /* may be NULL */
+  char *organization; /* OPD; may be NULL */
+  char *state;        /* "active" | "disabled" */
   gint64 created;
 } ApiSigner;
 
 typedef struct {
   char *id;
-  ApiRole role;        /* signer or admin */
-  char *signer_id;     /* set iff role == API_ROLE_SIGNER */
-  char *label;         /* free text for the administrator; may be NULL */
-  guint8 hash[32];     /* SHA-256 of the token text; the token itself is never stored */
+  ApiRole role;    /* signer or admin */
+  char *signer_id; /* set iff role == API_ROLE_SIGNER */
+  char *label;     /* free text for the administrator; may be NULL */
+  guint8 hash[32]; /* SHA-256 of the token text; the token itself is never stored */
   gint64 created;
-  gint64 revoked;      /* 0 while valid */
+  gint64 revoked; /* 0 while valid */
 } ApiToken;
 
 typedef struct {
   char *id;
   char *signer_id;
   char *pkcs11_uri;
-  char *cert_pem;      /* may be NULL before the certificate is imported */
-  char *state;         /* "generated" | "active" | "retired" | "destroyed" */
-  gint64 not_before;   /* 0 when unknown */
+  char *cert_pem;    /* may be NULL before the certificate is imported */
+  char *state;       /* "generated" | "active" | "retired" | "destroyed" */
+  gint64 not_before; /* 0 when unknown */
   gint64 not_after;
   gint64 created;
   gint64 updated;
 } ApiKey;
 
 typedef struct {
-  char *id;            /* random, URL-safe; public */
+  char *id; /* random, URL-safe; public */
   char *signer_id;
-  char *key_id;        /* may be NULL */
+  char *key_id; /* may be NULL */
   gint64 signed_at;
-  char *sha256;        /* lower-case hex of the signed file */
-  char *status;        /* "valid" | "withdrawn" */
+  char *sha256; /* lower-case hex of the signed file */
+  char *status; /* "valid" | "withdrawn" */
   char *withdraw_reason;
-  gint64 withdrawn_at; /* 0 unless withdrawn */
+  gint64 withdrawn_at;   /* 0 unless withdrawn */
   char *idempotency_key; /* may be NULL */
   char *request_hash;    /* may be NULL; hex SHA-256 of the request that made it */
 } ApiDocument;
@@ -97,20 +97,20 @@ typedef struct {
 typedef struct {
   gint64 id;
   gint64 time;
-  char *actor;         /* "admin:<token id>", "signer:<signer id>", "cli", ... */
-  char *action;        /* "signer.create", "token.revoke", "document.sign", ... */
-  char *subject;       /* id of what was acted upon; may be "" */
-  char *details;       /* canonical JSON object text (see audit.h) */
-  char *prev_hash;     /* 64 hex digits; all zeros for the first entry */
-  char *hash;          /* 64 hex digits */
+  char *actor;     /* "admin:<token id>", "signer:<signer id>", "cli", ... */
+  char *action;    /* "signer.create", "token.revoke", "document.sign", ... */
+  char *subject;   /* id of what was acted upon; may be "" */
+  char *details;   /* canonical JSON object text (see audit.h) */
+  char *prev_hash; /* 64 hex digits; all zeros for the first entry */
+  char *hash;      /* 64 hex digits */
 } ApiAuditEntry;
 
 typedef struct {
-  gint64 since;        /* entries with time >= since; 0 = no bound */
-  const char *action;  /* exact match or NULL */
-  const char *actor;   /* exact match or NULL */
-  gint64 after_id;     /* entries with id > after_id (paging) */
-  guint limit;         /* at most this many (0 = API_STORE_AUDIT_PAGE) */
+  gint64 since;       /* entries with time >= since; 0 = no bound */
+  const char *action; /* exact match or NULL */
+  const char *actor;  /* exact match or NULL */
+  gint64 after_id;    /* entries with id > after_id (paging) */
+  guint limit;        /* at most this many (0 = API_STORE_AUDIT_PAGE) */
 } ApiAuditFilter;
 
 #define API_STORE_AUDIT_PAGE 1000u
@@ -174,7 +174,8 @@ ApiStore *api_store_open_sqlite_at(const char *path, guint busy_timeout_ms, int 
 
 /* Open an existing SQLite database read-only without migrating (offline audit checks:
  * `tte audit verify`).  Write operations fail with API_ERROR_STORAGE. */
-ApiStore *api_store_open_sqlite_readonly(const char *path, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+ApiStore *api_store_open_sqlite_readonly(const char *path,
+                                         GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Close and free; accepts NULL. */
 void api_store_close(ApiStore *store);

@@ -32,7 +32,7 @@ fx_setup(Fixture *fx, gconstpointer data)
 static void
 fx_teardown(Fixture *fx, gconstpointer data)
 {
-  const char *suffixes[] = { "", "-wal", "-shm" };
+  const char *suffixes[] = {"", "-wal", "-shm"};
 
   api_store_close(fx->store);
   for (gsize i = 0; i < G_N_ELEMENTS(suffixes); i++) {
@@ -66,9 +66,10 @@ test_token_hash(void)
 {
   guint8 h[32];
   /* SHA-256("abc") */
-  static const guint8 expect[32] = { 0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
-                                     0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
-                                     0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad };
+  static const guint8 expect[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
+                                    0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+                                    0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
+                                    0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
 
   api_token_hash("abc", 3, h);
   g_assert_cmpmem(h, 32, expect, 32);
@@ -129,8 +130,8 @@ test_authenticate(Fixture *fx, gconstpointer data)
 
   /* Malformed, wrong scheme, unknown token: all 401 with the same message. */
   {
-    const char *bad[] = { "Basic abc", "Bearer", "Bearer tte_x",
-                          "Bearer tte_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" };
+    const char *bad[] = {"Basic abc", "Bearer", "Bearer tte_x",
+                         "Bearer tte_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"};
     for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
       g_assert_false(api_auth_authenticate(fx->store, bad[i], &p, &error));
       g_assert_error(error, API_ERROR, API_ERROR_UNAUTHORIZED);
@@ -175,16 +176,16 @@ test_issue_refused(Fixture *fx, gconstpointer data)
   g_autoptr(TteSecret) t = NULL;
   g_autofree char *id = NULL;
 
-  g_assert_false(api_auth_issue_token(fx->store, API_ROLE_SIGNER, "s_nope", NULL, "test", &t, &id,
-                                      &error));
+  g_assert_false(
+      api_auth_issue_token(fx->store, API_ROLE_SIGNER, "s_nope", NULL, "test", &t, &id, &error));
   g_assert_error(error, API_ERROR, API_ERROR_NOT_FOUND);
   g_clear_error(&error);
-  g_assert_false(api_auth_issue_token(fx->store, API_ROLE_SIGNER, NULL, NULL, "test", &t, &id,
-                                      &error));
+  g_assert_false(
+      api_auth_issue_token(fx->store, API_ROLE_SIGNER, NULL, NULL, "test", &t, &id, &error));
   g_assert_error(error, API_ERROR, API_ERROR_BAD_REQUEST);
   g_clear_error(&error);
-  g_assert_false(api_auth_issue_token(fx->store, API_ROLE_PUBLIC, NULL, NULL, "test", &t, &id,
-                                      &error));
+  g_assert_false(
+      api_auth_issue_token(fx->store, API_ROLE_PUBLIC, NULL, NULL, "test", &t, &id, &error));
   g_assert_error(error, API_ERROR, API_ERROR_BAD_REQUEST);
   g_clear_error(&error);
   g_assert_null(api_signer_create(fx->store, "not an id", "N", NULL, NULL, "test", &error));
@@ -216,13 +217,13 @@ test_config(void)
                                    "[database]\npath = /tmp/x.db\n"
                                    "[pkcs11]\nallowed_modules = /a.so;/b.so\n");
   const char *bad[] = {
-    "[server]\nlisten = nocolon\n",
-    "[server]\nthreads = -1\n",
-    "[server]\nbody_max = 999999999999\n",       /* above the compile-time ceiling */
-    "[server]\nmax_connectons = 3\n",            /* typo must not be ignored */
-    "[nosuch]\nx = 1\n",
-    "[server]\ntls_cert = /a.pem\n",             /* key missing */
-    "[server]\ntimeout = 12abc\n",
+      "[server]\nlisten = nocolon\n",
+      "[server]\nthreads = -1\n",
+      "[server]\nbody_max = 999999999999\n", /* above the compile-time ceiling */
+      "[server]\nmax_connectons = 3\n",      /* typo must not be ignored */
+      "[nosuch]\nx = 1\n",
+      "[server]\ntls_cert = /a.pem\n", /* key missing */
+      "[server]\ntimeout = 12abc\n",
   };
 
   g_assert_cmpstr(d->listen_host, ==, "127.0.0.1");
@@ -258,17 +259,17 @@ test_status_table(void)
     guint status;
     const char *name;
   } cases[] = {
-    { API_ERROR, API_ERROR_NOT_FOUND, 404, "NOT_FOUND" },
-    { API_ERROR, API_ERROR_UNAUTHORIZED, 401, "UNAUTHORIZED" },
-    { API_ERROR, API_ERROR_FORBIDDEN, 403, "FORBIDDEN" },
-    { API_ERROR, API_ERROR_PAYLOAD_TOO_LARGE, 413, "PAYLOAD_TOO_LARGE" },
-    { API_ERROR, API_ERROR_UNAVAILABLE, 503, "UNAVAILABLE" },
-    { TTE_ERROR, TTE_ERROR_PIN_INCORRECT, 403, "PIN_INCORRECT" },
-    { TTE_ERROR, TTE_ERROR_PIN_LOCKED, 423, "PIN_LOCKED" },
-    { TTE_ERROR, TTE_ERROR_NOT_PDF, 415, "NOT_PDF" },
-    { TTE_ERROR, TTE_ERROR_LIMIT, 413, "LIMIT" },
-    { TTE_ERROR, TTE_ERROR_TOKEN_NOT_FOUND, 503, "TOKEN_NOT_FOUND" },
-    { G_FILE_ERROR, G_FILE_ERROR_NOENT, 500, "INTERNAL" },
+      {API_ERROR, API_ERROR_NOT_FOUND, 404, "NOT_FOUND"},
+      {API_ERROR, API_ERROR_UNAUTHORIZED, 401, "UNAUTHORIZED"},
+      {API_ERROR, API_ERROR_FORBIDDEN, 403, "FORBIDDEN"},
+      {API_ERROR, API_ERROR_PAYLOAD_TOO_LARGE, 413, "PAYLOAD_TOO_LARGE"},
+      {API_ERROR, API_ERROR_UNAVAILABLE, 503, "UNAVAILABLE"},
+      {TTE_ERROR, TTE_ERROR_PIN_INCORRECT, 403, "PIN_INCORRECT"},
+      {TTE_ERROR, TTE_ERROR_PIN_LOCKED, 423, "PIN_LOCKED"},
+      {TTE_ERROR, TTE_ERROR_NOT_PDF, 415, "NOT_PDF"},
+      {TTE_ERROR, TTE_ERROR_LIMIT, 413, "LIMIT"},
+      {TTE_ERROR, TTE_ERROR_TOKEN_NOT_FOUND, 503, "TOKEN_NOT_FOUND"},
+      {G_FILE_ERROR, G_FILE_ERROR_NOENT, 500, "INTERNAL"},
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {

@@ -24,7 +24,7 @@ fx_setup(Fixture *fx, gconstpointer data)
 static void
 fx_teardown(Fixture *fx, gconstpointer data)
 {
-  const char *suffixes[] = { "", "-wal", "-shm" };
+  const char *suffixes[] = {"", "-wal", "-shm"};
 
   for (gsize i = 0; i < G_N_ELEMENTS(suffixes); i++) {
     g_autofree char *p = g_strconcat(fx->db, suffixes[i], NULL);
@@ -129,7 +129,8 @@ test_migrate_existing(Fixture *fx, gconstpointer data)
   g_assert_cmpint(store->ops->schema_version(store), ==, 1);
   g_clear_pointer(&store, api_store_close);
   /* Data written under version 1 survives the migration to the latest version. */
-  raw_sql(fx->db, "INSERT INTO signers VALUES ('s_old','old@example.id','Old',NULL,NULL,'active',1)");
+  raw_sql(fx->db,
+          "INSERT INTO signers VALUES ('s_old','old@example.id','Old',NULL,NULL,'active',1)");
   n = raw_scalar(fx->db, "SELECT count(*) FROM sqlite_master WHERE name = 'key_history'");
   g_assert_cmpstr(n, ==, "0");
   store = api_store_open_sqlite(fx->db, 1000, &error);
@@ -199,7 +200,7 @@ test_chain_relinked(Fixture *fx, gconstpointer data)
   g_autoptr(GError) error = NULL;
   g_autoptr(ApiStore) store = api_store_open_sqlite(fx->db, 1000, &error);
   g_autoptr(GPtrArray) page = NULL;
-  ApiAuditFilter f = { .after_id = 1, .limit = 1 };
+  ApiAuditFilter f = {.after_id = 1, .limit = 1};
   ApiAuditEntry *e;
   g_autofree char *sql = NULL;
   g_autofree char *h = NULL;
@@ -213,7 +214,8 @@ test_chain_relinked(Fixture *fx, gconstpointer data)
   e->actor = g_strdup("mallory");
   h = api_audit_compute_hash(e);
   sql = g_strdup_printf("DROP TRIGGER audit_no_update;"
-                        "UPDATE audit SET actor = 'mallory', hash = '%s' WHERE id = 2", h);
+                        "UPDATE audit SET actor = 'mallory', hash = '%s' WHERE id = 2",
+                        h);
   g_clear_pointer(&store, api_store_close);
   raw_sql(fx->db, sql);
   store = api_store_open_sqlite(fx->db, 1000, &error);
@@ -242,8 +244,11 @@ static void
 make_signer(ApiStore *store, const char *id)
 {
   g_autoptr(GError) error = NULL;
-  ApiSigner s = { .id = (char *)id, .identifier = (char *)id, .name = (char *)"N",
-                  .state = (char *)"active", .created = 1 };
+  ApiSigner s = {.id = (char *)id,
+                 .identifier = (char *)id,
+                 .name = (char *)"N",
+                 .state = (char *)"active",
+                 .created = 1};
   g_autoptr(ApiAuditEntry) a = api_audit_entry_new("test", "signer.create", id, NULL);
 
   g_assert_true(store->ops->signer_insert(store, &s, a, &error));
@@ -255,9 +260,12 @@ test_document_tx(Fixture *fx, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(ApiStore) store = api_store_open_sqlite(fx->db, 1000, &error);
-  ApiDocument d = { .id = (char *)"doc1", .signer_id = (char *)"s1", .signed_at = 5,
-                    .sha256 = (char *)"ab", .idempotency_key = (char *)"k1",
-                    .request_hash = (char *)"rh" };
+  ApiDocument d = {.id = (char *)"doc1",
+                   .signer_id = (char *)"s1",
+                   .signed_at = 5,
+                   .sha256 = (char *)"ab",
+                   .idempotency_key = (char *)"k1",
+                   .request_hash = (char *)"rh"};
   g_autoptr(ApiAuditEntry) a1 = api_audit_entry_new("signer:s1", "document.sign", "doc1", NULL);
   g_autoptr(ApiAuditEntry) a2 = api_audit_entry_new("signer:s1", "document.sign", "doc1", NULL);
   g_autoptr(ApiAuditEntry) a3 = api_audit_entry_new("signer:s1", "document.withdraw", "doc1", NULL);
@@ -301,9 +309,11 @@ test_keys(Fixture *fx, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(ApiStore) store = api_store_open_sqlite(fx->db, 1000, &error);
-  ApiKey k = { .id = (char *)"k1", .signer_id = (char *)"s1",
-               .pkcs11_uri = (char *)"pkcs11:token=t;object=k1", .state = (char *)"generated",
-               .created = 10 };
+  ApiKey k = {.id = (char *)"k1",
+              .signer_id = (char *)"s1",
+              .pkcs11_uri = (char *)"pkcs11:token=t;object=k1",
+              .state = (char *)"generated",
+              .created = 10};
   g_autoptr(ApiAuditEntry) a1 = api_audit_entry_new("admin:t", "key.generate", "k1", NULL);
   g_autoptr(ApiAuditEntry) a2 = api_audit_entry_new("admin:t", "key.activate", "k1", NULL);
   g_autoptr(ApiAuditEntry) a3 = api_audit_entry_new("admin:t", "key.activate", "nokey", NULL);
@@ -387,7 +397,7 @@ worker(gpointer data)
   for (int i = 0; i < N_PER_THREAD; i++) {
     g_autoptr(GError) error = NULL;
     g_autofree char *id = g_strdup_printf("d%d-%d", w->thread, i);
-    ApiDocument d = { .id = id, .signer_id = (char *)"s1", .signed_at = i, .sha256 = (char *)"00" };
+    ApiDocument d = {.id = id, .signer_id = (char *)"s1", .signed_at = i, .sha256 = (char *)"00"};
     g_autoptr(ApiAuditEntry) ok = api_audit_entry_new("t", "document.sign", id, NULL);
     g_autoptr(ApiAuditEntry) dup = api_audit_entry_new("t", "document.sign", id, NULL);
 
