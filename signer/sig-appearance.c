@@ -47,6 +47,7 @@
 #define STAMP_ASCENT 0.93      /* baseline below the line top, / font size */
 #define STAMP_QR_QUIET 4       /* modules of white around the symbol (ISO 18004) */
 #define STAMP_MIN_TEXT_WIDTH 24.0
+#define STAMP_IMAGE_DPI 300.0 /* resolution PNG stamp images are reduced to */
 #define STAMP_QR_MIN_MODULE 0.5 /* pt: two dots at 300 dpi; smaller will not scan from paper */
 
 /* ------------------------------------------------------------------------------ */
@@ -1061,20 +1062,26 @@ png_read_cb(void *closure, unsigned char *data, unsigned int length)
   return CAIRO_STATUS_SUCCESS;
 }
 
-/* A PNG is decoded (cairo/libpng) and re-encoded as 8-bit RGB /FlateDecode.  Alpha is
- * composited onto white here because PDF/A-1 forbids /SMask. */
+/* A PNG is decoded (cairo/libpng) and re-encoded as 8-bit /FlateDecode, gray when
+ * every pixel is gray.  It is painted onto an opaque white surface, which flattens any
+ * alpha (PDF/A-1 forbids /SMask) and, when the file has more pixels than
+ * STAMP_IMAGE_DPI needs at the size it is drawn (@max_w x @max_h pt, aspect kept),
+ * downsamples it: a phone photo of a signature must not add megabytes to every letter. */
 static gboolean
-load_png(GBytes *bytes, StampImage *im, GError **error)
+load_png(GBytes *bytes, double max_w, double max_h, StampImage *im, GError **error)
 {
   TteCursor c;
   gsize len;
   const guint8 *data = g_bytes_get_data(bytes, &len);
   guint32 ihdr_len, w, h;
-  cairo_surface_t *surf;
-  cairo_format_t fmt;
-  g_autoptr(GByteArray) rgb = NULL;
+  cairo_surface_t *surf, *flat;
+  cairo_t *cr;
+  g_autoptr(GByteArray) out = NULL;
   const guint8 *pix;
   int stride;
+  guint tw, th;
+  double sc;
+  gboolean gray = TRUE;
 
   tte_cursor_init(&c, data, len);
   if (!tte_cursor_match(&c, "\x89PNG\r\n\x1A\n") || !cur_u32(&c, &ihdr_len) ||
@@ -1093,42 +1100,63 @@ load_png(GBytes *bytes, StampImage *im, GError **error)
     cairo_surface_destroy(surf);
     return FALSE;
   }
-  fmt = cairo_image_surface_get_format(surf);
-  if ((fmt != CAIRO_FORMAT_ARGB32 && fmt != CAIRO_FORMAT_RGB24) ||
-      (guint)cairo_image_surface_get_width(surf) != w ||
+  if ((guint)cairo_image_surface_get_width(surf) != w ||
       (guint)cairo_image_surface_get_height(surf) != h) {
-    g_set_error_literal(error, TTE_ERROR, TTE_ERROR_NOT_SUPPORTED,
-                        "stamp PNG decoded to an unexpected pixel format");
+    g_set_error_literal(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT,
+                        "stamp PNG decodes to another size than its header says");
     cairo_surface_destroy(surf);
     return FALSE;
   }
-  cairo_surface_flush(surf);
-  pix = cairo_image_surface_get_data(surf);
-  stride = cairo_image_surface_get_stride(surf);
-  rgb = g_byte_array_sized_new(w * h * 3);
-  for (guint y = 0; y < h; y++) {
+  /* Target pixel size: the drawn size at STAMP_IMAGE_DPI, never more than the file has. */
+  sc = MIN(max_w / w, max_h / h) * STAMP_IMAGE_DPI / 72.0;
+  tw = sc < 1.0 ? MAX((guint)ceil(w * sc), 1u) : w;
+  th = sc < 1.0 ? MAX((guint)ceil(h * sc), 1u) : h;
+  flat = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)tw, (int)th);
+  cr = cairo_create(flat);
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_paint(cr);
+  cairo_scale(cr, (double)tw / w, (double)th / h);
+  cairo_set_source_surface(cr, surf, 0, 0);
+  cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_GOOD);
+  cairo_paint(cr);
+  cairo_destroy(cr);
+  cairo_surface_destroy(surf);
+  if (cairo_surface_status(flat) != CAIRO_STATUS_SUCCESS) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_FAILED, "cannot flatten the stamp image: %s",
+                cairo_status_to_string(cairo_surface_status(flat)));
+    cairo_surface_destroy(flat);
+    return FALSE;
+  }
+  cairo_surface_flush(flat);
+  pix = cairo_image_surface_get_data(flat);
+  stride = cairo_image_surface_get_stride(flat);
+  for (guint y = 0; y < th && gray; y++) {
     const guint32 *row = (const guint32 *)(const void *)(pix + (gsize)y * (gsize)stride);
-    for (guint x = 0; x < w; x++) {
-      guint32 p = row[x];
-      /* cairo stores premultiplied colour: over white, c + (255 - a). */
-      guint a = fmt == CAIRO_FORMAT_ARGB32 ? (p >> 24) & 0xFF : 255;
-      guint8 px[3] = { (guint8)MIN(((p >> 16) & 0xFF) + 255 - a, 255u),
-                       (guint8)MIN(((p >> 8) & 0xFF) + 255 - a, 255u),
-                       (guint8)MIN((p & 0xFF) + 255 - a, 255u) };
-      g_byte_array_append(rgb, px, 3);
+    for (guint x = 0; x < tw && gray; x++)
+      gray = ((row[x] >> 16) & 0xFF) == ((row[x] >> 8) & 0xFF) &&
+             ((row[x] >> 8) & 0xFF) == (row[x] & 0xFF);
+  }
+  out = g_byte_array_sized_new(tw * th * (gray ? 1 : 3));
+  for (guint y = 0; y < th; y++) {
+    const guint32 *row = (const guint32 *)(const void *)(pix + (gsize)y * (gsize)stride);
+    for (guint x = 0; x < tw; x++) {
+      guint8 px[3] = { (guint8)(row[x] >> 16), (guint8)(row[x] >> 8), (guint8)row[x] };
+      g_byte_array_append(out, px, gray ? 1 : 3);
     }
   }
-  cairo_surface_destroy(surf);
-  im->width = w;
-  im->height = h;
-  im->color_space = "DeviceRGB";
+  cairo_surface_destroy(flat);
+  im->width = tw;
+  im->height = th;
+  im->color_space = gray ? "DeviceGray" : "DeviceRGB";
   im->filter = "FlateDecode";
-  im->data = flate(rgb->data, rgb->len, error);
+  im->data = flate(out->data, out->len, error);
   return im->data != NULL;
 }
 
+/* Load the stamp image to be drawn within @max_w x @max_h pt. */
 static gboolean
-stamp_image_load(const SigStamp *stamp, StampImage *im, GError **error)
+stamp_image_load(const SigStamp *stamp, double max_w, double max_h, StampImage *im,
+                 GError **error)
 {
   g_autoptr(GBytes) bytes = NULL;
   gsize len;
@@ -1148,7 +1176,7 @@ stamp_image_load(const SigStamp *stamp, StampImage *im, GError **error)
   }
   p = g_bytes_get_data(bytes, &len);
   if (len >= 8 && memcmp(p, "\x89PNG\r\n\x1A\n", 8) == 0)
-    return load_png(bytes, im, error);
+    return load_png(bytes, max_w, max_h, im, error);
   if (len >= 3 && memcmp(p, "\xFF\xD8\xFF", 3) == 0)
     return load_jpeg(bytes, im, error);
   g_set_error_literal(error, TTE_ERROR, TTE_ERROR_NOT_SUPPORTED,
@@ -1450,7 +1478,7 @@ sig_appearance_emit(const SigStamp *stamp, double width, double height, const do
     qr_side = MIN(height, width * 0.45);
   if (have_img) {
     double sc;
-    if (!stamp_image_load(stamp, &img, error))
+    if (!stamp_image_load(stamp, width * 0.3, height - 2 * pad, &img, error))
       goto out;
     sc = MIN((height - 2 * pad) / img.height, (width * 0.3) / img.width);
     img_w = img.width * sc;

@@ -897,7 +897,7 @@ test_stamp_small_field(void)
 /* images */
 
 static char *
-write_png(int w, int h, gboolean alpha)
+write_png_color(int w, int h, gboolean alpha, double r, double g, double b)
 {
   cairo_surface_t *s = cairo_image_surface_create(alpha ? CAIRO_FORMAT_ARGB32 : CAIRO_FORMAT_RGB24, w, h);
   cairo_t *cr = cairo_create(s);
@@ -913,7 +913,7 @@ write_png(int w, int h, gboolean alpha)
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
   }
-  cairo_set_source_rgb(cr, 0, 0, 0.5);
+  cairo_set_source_rgb(cr, r, g, b);
   cairo_arc(cr, w / 2.0, h / 2.0, MIN(w, h) / 2.5, 0, 2 * G_PI);
   cairo_fill(cr);
   cairo_destroy(cr);
@@ -923,6 +923,12 @@ write_png(int w, int h, gboolean alpha)
   g_assert_cmpint(cairo_surface_write_to_png(s, path), ==, CAIRO_STATUS_SUCCESS);
   cairo_surface_destroy(s);
   return path;
+}
+
+static char *
+write_png(int w, int h, gboolean alpha)
+{
+  return write_png_color(w, h, alpha, 0, 0, 0.5);
 }
 
 static void
@@ -971,6 +977,50 @@ test_image_png(void)
   check_image_stamp(b, "/FlateDecode", "/DeviceRGB");
   g_unlink(a);
   g_unlink(b);
+}
+
+/* A big gray PNG is reduced to 300 dpi at its drawn size and stored as DeviceGray. */
+static void
+test_image_png_downsample(void)
+{
+  g_autoptr(GDateTime) t = signing_time();
+  g_autofree char *png = NULL, *raw = NULL;
+  g_autoptr(GError) error = NULL;
+  SigStamp s;
+  TestSink ts;
+  guint form;
+  gsize n;
+  const char *w;
+
+  png = write_png_color(2400, 1800, TRUE, 0.2, 0.2, 0.2);
+  tsink_init(&ts, FIRST_FREE);
+  default_stamp(&s, t, NULL);
+  s.image_path = png;
+  g_assert_true(sig_appearance_emit(&s, 320, 100, NULL, &ts.sink, &form, &error));
+  g_assert_no_error(error);
+  for (guint i = FIRST_FREE; i < ts.objs->len; i++) {
+    GBytes *b = g_ptr_array_index(ts.objs, i);
+    const char *o = g_bytes_get_data(b, &n);
+    if (g_strstr_len(o, (gssize)MIN(n, 400), "/Subtype /Image") == NULL)
+      continue;
+    raw = g_strndup(o, MIN(n, 400));
+  }
+  g_assert_nonnull(raw);
+  g_assert_nonnull(strstr(raw, "/ColorSpace /DeviceGray"));
+  w = strstr(raw, "/Width ");
+  g_assert_nonnull(w);
+  /* drawn at most 320 * 0.3 = 96 pt wide: 400 px at 300 dpi */
+  {
+    guint64 px = 0;
+    g_auto(GStrv) parts = g_strsplit(w + 7, " ", 2);
+    g_assert_true(g_ascii_string_to_unsigned(parts[0], 10, 1, 100000, &px, NULL));
+    g_assert_cmpuint(px, <=, 400);
+    g_assert_cmpuint(px, >=, 300);
+  }
+  g_ptr_array_unref(ts.objs);
+  if (have_tool("pdftoppm") && have_tool("qpdf"))
+    check_image_stamp(png, "/FlateDecode", "/DeviceGray");
+  g_unlink(png);
 }
 
 static void
@@ -1262,6 +1312,7 @@ main(int argc, char **argv)
   g_test_add_func("/signer/appearance/fit-and-errors", test_stamp_fit_and_errors);
   g_test_add_func("/signer/appearance/small-field", test_stamp_small_field);
   g_test_add_func("/signer/appearance/image-png", test_image_png);
+  g_test_add_func("/signer/appearance/image-png-downsample", test_image_png_downsample);
   g_test_add_func("/signer/appearance/image-jpeg", test_image_jpeg);
   g_test_add_func("/signer/appearance/image-hostile", test_image_hostile);
   g_test_add_func("/signer/anchor/found", test_anchor_found);
