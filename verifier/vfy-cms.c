@@ -13,6 +13,7 @@
 
 #include <openssl/cms.h>
 #include <openssl/err.h>
+#include <openssl/ec.h>
 #include <openssl/ess.h>
 #include <openssl/objects.h>
 #include <openssl/ts.h>
@@ -95,10 +96,17 @@ vfy_digest_ranges(const EVP_MD *md, const VfyRanges *r, guint8 *out, guint *out_
   g_autoptr(EVP_MD_CTX) ctx = EVP_MD_CTX_new();
 
   if (ctx == NULL || EVP_DigestInit_ex(ctx, md, NULL) != 1 ||
-      !update_chunked(ctx, r->p1, r->n1, FALSE) || !update_chunked(ctx, r->p2, r->n2, FALSE) ||
-      EVP_DigestFinal_ex(ctx, out, out_len) != 1)
+      !update_chunked(ctx, r->p1, r->n1, FALSE) || !update_chunked(ctx, r->p2, r->n2, FALSE))
     return FALSE;
-  return TRUE;
+  if ((EVP_MD_get_flags(md) & EVP_MD_FLAG_XOF) != 0) {
+    /* RFC 8419/8702: SHAKE128 gives 256 bits, SHAKE256 512 bits in CMS. */
+    guint n = EVP_MD_get_type(md) == NID_shake128 ? 32 : 64;
+    if (EVP_DigestFinalXOF(ctx, out, n) != 1)
+      return FALSE;
+    *out_len = n;
+    return TRUE;
+  }
+  return EVP_DigestFinal_ex(ctx, out, out_len) == 1;
 }
 
 static VfyCmsResult *
@@ -239,6 +247,49 @@ der_skip(TteCursor *c)
   return der_tlv(c, &tag, &v, &vlen, &start);
 }
 
+/* Find the contents of SignerInfo @k's [0] signedAttrs in the raw DER.  FALSE when
+ * absent or not walkable (BER with indefinite lengths). */
+static gboolean
+locate_signed_attrs(const guint8 *der, gsize len, int k, TteCursor *attrs)
+{
+  TteCursor c, ci, exp, sd, sis, si;
+  guint8 b;
+
+  tte_cursor_init(&c, der, len);
+  if (!der_enter(&c, 0x30, &ci) || !der_skip(&ci) || !der_enter(&ci, 0xa0, &exp) ||
+      !der_enter(&exp, 0x30, &sd))
+    return FALSE;
+  if (!der_skip(&sd) || !der_skip(&sd) || !der_skip(&sd)) /* version, digestAlgorithms, encap */
+    return FALSE;
+  while (tte_cursor_peek(&sd, &b) && (b == 0xa0 || b == 0xa1)) /* certificates, crls */
+    if (!der_skip(&sd))
+      return FALSE;
+  if (!der_enter(&sd, 0x31, &sis))
+    return FALSE;
+  for (int i = 0; i < k; i++)
+    if (!der_skip(&sis))
+      return FALSE;
+  if (!der_enter(&sis, 0x30, &si) || !der_skip(&si) || !der_skip(&si) || !der_skip(&si))
+    return FALSE; /* version, sid, digestAlgorithm */
+  return der_enter(&si, 0xa0, attrs);
+}
+
+/* The signed attributes as signed: a SET OF (tag 0x31) over the raw contents. */
+static GBytes *
+signed_attrs_tbs(const guint8 *der, gsize len, int k)
+{
+  TteCursor attrs;
+  g_autoptr(GByteArray) out = g_byte_array_new();
+  guint8 set = 0x31;
+
+  if (!locate_signed_attrs(der, len, k, &attrs))
+    return NULL;
+  g_byte_array_append(out, &set, 1);
+  der_put_len(out, attrs.len);
+  g_byte_array_append(out, attrs.data, (guint)attrs.len);
+  return g_byte_array_free_to_bytes(g_steal_pointer(&out));
+}
+
 /* FALSE only when the signed attributes of SignerInfo @k are provably not in DER order
  * (SET OF elements not sorted).  OpenSSL verifies over the encoding as found, so without
  * this a signature made over non-DER attributes would pass; RFC 5652 5.4 wants DER, and
@@ -246,29 +297,12 @@ der_skip(TteCursor *c)
 static gboolean
 signed_attrs_in_der_order(const guint8 *der, gsize len, int k)
 {
-  TteCursor c, ci, exp, sd, sis, si, attrs;
-  guint8 b;
+  TteCursor attrs;
   const guint8 *prev = NULL;
   gsize prev_len = 0;
 
-  tte_cursor_init(&c, der, len);
-  if (!der_enter(&c, 0x30, &ci) || !der_skip(&ci) || !der_enter(&ci, 0xa0, &exp) ||
-      !der_enter(&exp, 0x30, &sd))
+  if (!locate_signed_attrs(der, len, k, &attrs))
     return TRUE;
-  if (!der_skip(&sd) || !der_skip(&sd) || !der_skip(&sd)) /* version, digestAlgorithms, encap */
-    return TRUE;
-  while (tte_cursor_peek(&sd, &b) && (b == 0xa0 || b == 0xa1)) /* certificates, crls */
-    if (!der_skip(&sd))
-      return TRUE;
-  if (!der_enter(&sd, 0x31, &sis))
-    return TRUE;
-  for (int i = 0; i < k; i++)
-    if (!der_skip(&sis))
-      return TRUE;
-  if (!der_enter(&sis, 0x30, &si) || !der_skip(&si) || !der_skip(&si) || !der_skip(&si))
-    return TRUE; /* version, sid, digestAlgorithm */
-  if (!der_enter(&si, 0xa0, &attrs))
-    return TRUE; /* no signed attributes */
   while (!tte_cursor_at_end(&attrs)) {
     gsize start = attrs.pos;
     const guint8 *cur;
@@ -404,6 +438,69 @@ find_signer(CMS_SignerInfo *si, const TteX509Stack *a, const TteX509Stack *b, X5
     }
   }
   return FALSE;
+}
+
+/* BSI TR-03111 ecdsa-plain-* (r||s instead of DER), which OpenSSL does not know. */
+static const struct {
+  const char *oid;
+  int md_nid;
+} plain_ecdsa[] = {
+  { "0.4.0.127.0.7.1.1.4.1.1", NID_sha1 },   { "0.4.0.127.0.7.1.1.4.1.2", NID_sha224 },
+  { "0.4.0.127.0.7.1.1.4.1.3", NID_sha256 }, { "0.4.0.127.0.7.1.1.4.1.4", NID_sha384 },
+  { "0.4.0.127.0.7.1.1.4.1.5", NID_sha512 },
+};
+
+static int
+plain_ecdsa_md(const ASN1_OBJECT *alg)
+{
+  char buf[64];
+  if (alg == NULL || OBJ_obj2txt(buf, sizeof buf, alg, 1) <= 0)
+    return NID_undef;
+  for (gsize i = 0; i < G_N_ELEMENTS(plain_ecdsa); i++)
+    if (strcmp(buf, plain_ecdsa[i].oid) == 0)
+      return plain_ecdsa[i].md_nid;
+  return NID_undef;
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ECDSA_SIG, ECDSA_SIG_free)
+
+/* Verify @sig over @tbs for the cases OpenSSL's CMS code does not handle: EdDSA
+ * (pure, no pre-hash) and plain ECDSA (@md set, @plain TRUE). */
+static gboolean
+verify_raw(EVP_PKEY *pkey, const EVP_MD *md, gboolean plain, GBytes *tbs, const ASN1_OCTET_STRING *sig)
+{
+  g_autoptr(EVP_MD_CTX) ctx = EVP_MD_CTX_new();
+  const guint8 *sv = ASN1_STRING_get0_data(sig);
+  gsize sl = (gsize)ASN1_STRING_length(sig), tl = 0;
+  const guint8 *td = g_bytes_get_data(tbs, &tl);
+  unsigned char *der = NULL;
+  int dl = 0;
+  gboolean ok;
+
+  if (ctx == NULL)
+    return FALSE;
+  if (plain) {
+    g_autoptr(ECDSA_SIG) es = ECDSA_SIG_new();
+    BIGNUM *r, *s;
+    if (es == NULL || sl == 0 || sl % 2 != 0)
+      return FALSE;
+    r = BN_bin2bn(sv, (int)(sl / 2), NULL);
+    s = BN_bin2bn(sv + sl / 2, (int)(sl / 2), NULL);
+    if (r == NULL || s == NULL || ECDSA_SIG_set0(es, r, s) != 1) {
+      BN_free(r);
+      BN_free(s);
+      return FALSE;
+    }
+    dl = i2d_ECDSA_SIG(es, &der);
+    if (dl <= 0)
+      return FALSE;
+    sv = der;
+    sl = (gsize)dl;
+  }
+  ok = EVP_DigestVerifyInit(ctx, NULL, plain ? md : NULL, NULL, pkey) == 1 &&
+       EVP_DigestVerify(ctx, sv, sl, td, tl) == 1;
+  OPENSSL_free(der);
+  return ok;
 }
 
 /* Signature straight over the content (no signed attributes), streamed. */
@@ -670,9 +767,20 @@ vfy_cms_verify(const guint8 *der, gsize len, VfyCmsMode mode, const VfyRanges *r
       EVP_PKEY *pkey = X509_get0_pubkey(r->signer);
       if (pkey == NULL)
         return fail(r, VFY_CMS_SIG, "the signer certificate's public key cannot be read");
-      if (sig_nid == NID_undef)
+      int plain_md = plain_ecdsa_md(sig_alg != NULL ? sig_alg->algorithm : NULL);
+      int base = EVP_PKEY_get_base_id(pkey);
+      gboolean eddsa = base == EVP_PKEY_ED25519 || base == EVP_PKEY_ED448;
+      if (plain_md != NID_undef) {
+        if (plain_md != md_nid || base != EVP_PKEY_EC)
+          return fail(r, VFY_CMS_SIG, "plain ECDSA signature algorithm does not fit digest %s and the key",
+                      r->digest_name);
+      } else if (eddsa && md_nid != (base == EVP_PKEY_ED25519 ? NID_sha512 : NID_shake256)) {
+        /* RFC 8419 3.1: with signed attributes Ed25519 pairs with SHA-512, Ed448 with SHAKE256. */
+        return fail(r, VFY_CMS_UNSUPPORTED, "%s must not be used with digest %s", r->signature_name,
+                    r->digest_name);
+      } else if (sig_nid == NID_undef) {
         return fail(r, VFY_CMS_UNSUPPORTED, "the signature algorithm is not known");
-      if (!sigalg_consistent(sig_nid, md_nid, pkey))
+      } else if (!sigalg_consistent(sig_nid, md_nid, pkey))
         return fail(r, VFY_CMS_SIG, "signatureAlgorithm %s does not fit digest %s and the signer's key",
                     r->signature_name, r->digest_name);
       if (r->has_signed_attrs) {
@@ -684,8 +792,15 @@ vfy_cms_verify(const guint8 *der, gsize len, VfyCmsMode mode, const VfyRanges *r
         CMS_SignerInfo_set1_signer_cert(si, r->signer);
         /* OpenSSL DER-encodes the attributes again before checking: signed attributes that
          * were not in DER (sorted SET OF) order do not verify, as DSS also rules. */
-        if (CMS_SignerInfo_verify(si) != 1)
+        if (plain_md != NID_undef || eddsa) {
+          g_autoptr(GBytes) tbs = signed_attrs_tbs(der, len, k);
+          if (tbs == NULL)
+            return fail(r, VFY_CMS_UNSUPPORTED, "the signed attributes cannot be located (BER encoding)");
+          if (!verify_raw(pkey, md, plain_md != NID_undef, tbs, CMS_SignerInfo_get0_signature(si)))
+            return fail(r, VFY_CMS_SIG, "the signature value does not verify over the signed attributes");
+        } else if (CMS_SignerInfo_verify(si) != 1) {
           return fail(r, VFY_CMS_SIG, "the signature value does not verify over the signed attributes");
+        }
         ess = check_ess(si, r->signer, &ess_present);
         r->ess_present = ess_present;
         if (ess < 0)

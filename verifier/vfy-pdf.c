@@ -114,8 +114,8 @@ vfy_pdf_revisions(const guint8 *data, gsize len, GError **error)
 
 gboolean
 vfy_pdf_check_coverage(const guint8 *data, gsize len, const VfyPdfSig *sig,
-                       const GArray *revisions, VfyCoverage *coverage, gsize *signed_len,
-                       GError **error)
+                       const GArray *revisions, gboolean encrypted, VfyCoverage *coverage,
+                       gsize *signed_len, GBytes **cms, GError **error)
 {
   const gint64 *br = sig->byte_range;
   guint64 a, b, c, end;
@@ -147,7 +147,7 @@ vfy_pdf_check_coverage(const guint8 *data, gsize len, const VfyPdfSig *sig,
                 "/ByteRange ranges overlap or leave no room for /Contents");
     return FALSE;
   }
-  if (sig->contents == NULL) {
+  if (sig->contents == NULL && !encrypted) {
     g_set_error(error, TTE_ERROR, TTE_ERROR_FORMAT, "/Contents is missing or not a string");
     return FALSE;
   }
@@ -162,7 +162,9 @@ vfy_pdf_check_coverage(const guint8 *data, gsize len, const VfyPdfSig *sig,
   }
   /* ... and it must be this dictionary's /Contents: same value as qpdf read, and the
    * key right before it. */
-  if (!g_bytes_equal(hex, sig->contents)) {
+  /* qpdf decrypts /Contents of an encrypted file although ISO 32000-1 7.6.1 leaves it
+   * in clear: there the raw hex alone is the signature. */
+  if (!encrypted && !g_bytes_equal(hex, sig->contents)) {
     g_set_error(error, TTE_ERROR, TTE_ERROR_FORMAT,
                 "the unsigned gap of /ByteRange is not this signature's /Contents");
     return FALSE;
@@ -178,6 +180,7 @@ vfy_pdf_check_coverage(const guint8 *data, gsize len, const VfyPdfSig *sig,
 
   end = b + c;
   *signed_len = (gsize)end;
+  *cms = g_bytes_ref(hex);
   if (end == len) {
     *coverage = VFY_COVERAGE_ENTIRE_FILE;
     return TRUE;

@@ -59,12 +59,13 @@ typedef enum {
 } VfyCoverage;
 
 /* Check @sig's ByteRange against the raw bytes: four non-negative integers from 0, inside
- * the file, the gap exactly this dictionary's hex /Contents (equal to qpdf's value), the
- * signed range ending at a revision boundary.  On success *coverage and *signed_len are
- * set; FALSE with TTE_ERROR_FORMAT and a message saying what is wrong otherwise. */
+ * the file, the gap exactly this dictionary's hex /Contents (equal to qpdf's value unless
+ * the file is @encrypted), the signed range ending at a revision boundary.  On success
+ * *coverage, *signed_len and *cms (the decoded gap, caller unrefs) are set; FALSE with
+ * TTE_ERROR_FORMAT and a message saying what is wrong otherwise. */
 gboolean vfy_pdf_check_coverage(const guint8 *data, gsize len, const VfyPdfSig *sig,
-                                const GArray *revisions, VfyCoverage *coverage,
-                                gsize *signed_len, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+                                const GArray *revisions, gboolean encrypted, VfyCoverage *coverage,
+                                gsize *signed_len, GBytes **cms, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Parse a PDF date "D:YYYYMMDDHHmmSSOHH'mm'" (trailing parts optional) into Unix seconds
  * UTC.  FALSE when malformed. */

@@ -387,6 +387,7 @@ verify_one(Ctx *ctx, const VfyPdfSig *ps)
   gboolean have_claimed, time_proven = FALSE;
   gsize clen = 0;
   const guint8 *cder;
+  g_autoptr(GBytes) cms = NULL;
 
   s->field = g_strdup(ps->field);
   s->kind = g_strdup(is_tst ? "document-timestamp" : "signature");
@@ -404,7 +405,8 @@ verify_one(Ctx *ctx, const VfyPdfSig *ps)
             "The signature contents exceed the size limit", "TTE_LIMIT_CMS_MAX_LEN");
     return s;
   }
-  if (!vfy_pdf_check_coverage(ctx->data, ctx->len, ps, ctx->pdf->revisions, &cov, &signed_len, &err)) {
+  if (!vfy_pdf_check_coverage(ctx->data, ctx->len, ps, ctx->pdf->revisions, ctx->pdf->encrypted, &cov,
+                              &signed_len, &cms, &err)) {
     finding(s, VFY_TOTAL_FAILED, "FORMAT_FAILURE",
             "Cakupan /ByteRange tidak sah: tidak jelas bagian mana yang ditandatangani",
             "The /ByteRange coverage is not valid: it is unclear what was signed", err->message);
@@ -427,7 +429,7 @@ verify_one(Ctx *ctx, const VfyPdfSig *ps)
             "The signature type (/SubFilter) is not supported or is inconsistent", ps->subfilter);
     return s;
   }
-  cder = g_bytes_get_data(ps->contents, &clen);
+  cder = g_bytes_get_data(cms, &clen);
   ranges.p1 = ctx->data;
   ranges.n1 = (gsize)ps->byte_range[1];
   ranges.p2 = ctx->data + ps->byte_range[2];
