@@ -81,6 +81,47 @@ api_signer_create(ApiStore *store, const char *identifier, const char *name, con
   return g_steal_pointer(&s);
 }
 
+ApiDocument *
+api_document_record(ApiStore *store, const char *signer_id, const char *key_id,
+                    const char *sha256_hex, const char *idempotency_key, const char *request_hash,
+                    const char *actor, json_t *details, GError **error)
+{
+  g_autoptr(ApiDocument) d = g_new0(ApiDocument, 1);
+  g_autoptr(ApiAuditEntry) audit = NULL;
+  g_autoptr(json_t) all = details ? json_deep_copy(details) : json_object();
+
+  if (sha256_hex == NULL || strlen(sha256_hex) != 64 ||
+      strspn(sha256_hex, "0123456789abcdef") != 64) {
+    g_set_error_literal(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT,
+                        "document digest must be 64 lower-case hex digits");
+    return NULL;
+  }
+  /* 128 random bits: the id is public (QR code) and must not be guessable. */
+  d->id = api_store_new_id("", error);
+  if (d->id == NULL)
+    return NULL;
+  d->signer_id = g_strdup(signer_id);
+  d->key_id = g_strdup(key_id);
+  d->signed_at = g_get_real_time();
+  d->sha256 = g_strdup(sha256_hex);
+  d->status = g_strdup("valid");
+  d->idempotency_key = g_strdup(idempotency_key);
+  d->request_hash = g_strdup(request_hash);
+  json_object_set_new(all, "sha256", json_string(sha256_hex));
+  json_object_set_new(all, "signer", json_string(signer_id));
+  if (key_id != NULL)
+    json_object_set_new(all, "key", json_string(key_id));
+  audit = api_audit_entry_new(actor, "document.sign", d->id, all);
+  /* The audit time and the document time are the same instant. */
+  audit->time = d->signed_at;
+  if (!store->ops->document_insert(store, d, audit, error)) {
+    if (error != NULL && g_error_matches(*error, API_ERROR, API_ERROR_CONFLICT))
+      g_prefix_error(error, "idempotency key already used, or duplicate id: ");
+    return NULL;
+  }
+  return g_steal_pointer(&d);
+}
+
 static char *
 actor_of(ApiRequest *req)
 {

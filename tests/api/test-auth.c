@@ -193,6 +193,43 @@ test_issue_refused(Fixture *fx, gconstpointer data)
   g_clear_error(&error);
 }
 
+static void
+test_document_record(Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ApiSigner) s =
+      api_signer_create(fx->store, "siti@opd.go.id", "Siti", NULL, NULL, "test", &error);
+  const char *hex = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+  g_autoptr(json_t) details = json_pack("{s:s}", "pages", "1");
+  g_autoptr(ApiDocument) d = NULL, again = NULL, found = NULL;
+  g_autoptr(GPtrArray) log = NULL;
+  ApiAuditFilter f = {.action = "document.sign"};
+  const ApiAuditEntry *e;
+
+  g_assert_no_error(error);
+  d = api_document_record(fx->store, s->id, NULL, hex, "idem-1", "rh", "signer:x", details, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(strlen(d->id), ==, 22);
+  /* Same idempotency key for the same signer: refused, the first one is findable. */
+  again =
+      api_document_record(fx->store, s->id, NULL, hex, "idem-1", "rh", "signer:x", NULL, &error);
+  g_assert_null(again);
+  g_assert_error(error, API_ERROR, API_ERROR_CONFLICT);
+  g_clear_error(&error);
+  found = fx->store->ops->document_find_idempotent(fx->store, s->id, "idem-1", &error);
+  g_assert_cmpstr(found->id, ==, d->id);
+  g_assert_null(api_document_record(fx->store, s->id, NULL, "ABC", NULL, NULL, "x", NULL, &error));
+  g_assert_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT);
+  g_clear_error(&error);
+  /* Exactly one audit entry, in the same commit, with the digest in its details. */
+  log = fx->store->ops->audit_list(fx->store, &f, &error);
+  g_assert_cmpuint(log->len, ==, 1);
+  e = g_ptr_array_index(log, 0);
+  g_assert_cmpstr(e->subject, ==, d->id);
+  g_assert_nonnull(strstr(e->details, hex));
+  g_assert_nonnull(strstr(e->details, "\"pages\":\"1\""));
+}
+
 static char *
 write_conf(const char *text)
 {
@@ -293,6 +330,7 @@ main(int argc, char **argv)
   g_test_add_func("/auth/token/hash", test_token_hash);
   g_test_add("/auth/authenticate-revoke", Fixture, NULL, fx_setup, test_authenticate, fx_teardown);
   g_test_add("/auth/issue-refused", Fixture, NULL, fx_setup, test_issue_refused, fx_teardown);
+  g_test_add("/documents/record", Fixture, NULL, fx_setup, test_document_record, fx_teardown);
   g_test_add_func("/config/parse", test_config);
   g_test_add_func("/http/status-table", test_status_table);
   return g_test_run();
