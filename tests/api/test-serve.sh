@@ -99,6 +99,17 @@ expect() { # expect DESC STATUS METHOD PATH TOKEN [JSON]
   fi
 }
 
+# ---- configuration files ----------------------------------------------------------------
+EXAMPLE="${TTE_SOURCE_DIR:?}/api/tte.conf.example"
+"$TTE" serve --config "$EXAMPLE" --check-config >/dev/null 2>&1
+check "api/tte.conf.example is a valid configuration" [ $? = 0 ]
+missing=$(sed -n 's/^\([a-z_]*\) =.*/\1/p' "$EXAMPLE" | while read -r k; do
+  grep -q "\`$k\`" "$TTE_SOURCE_DIR/docs/config.md" || echo "$k"; done)
+check "every key of the example is documented in docs/config.md (${missing:-all})" [ -z "$missing" ]
+printf '[server]\nthreds = 1\n' >"$WORK/typo.conf"
+"$TTE" serve --config "$WORK/typo.conf" --check-config >/dev/null 2>&1
+check "a misspelt key is a usage error" [ $? = 2 ]
+
 # ---- bootstrap (offline) ----------------------------------------------------------------
 ADMIN=$("$TTE" serve --config "$CONF" --bootstrap-admin "first admin" 2>>"$LOG")
 check "bootstrap-admin prints one token" matches "$ADMIN" '^tte_[A-Za-z0-9_-]{43}$'
