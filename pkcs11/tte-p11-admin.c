@@ -71,56 +71,103 @@ tte_p11_key_type_from_string(const char *s, TteP11KeyType *out, GError **error)
 
 /* --- listing ---------------------------------------------------------------------- */
 
-/* "RSA-3072", "EC-P256", ... from a plain public key. */
-static char *
-describe_pkey(EVP_PKEY *pkey)
-{
-  char group[64];
+/* DER OBJECT IDENTIFIERs for CKA_EC_PARAMS (namedCurve). */
+static const CK_BYTE oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+static const CK_BYTE oid_p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
 
-  if (pkey == NULL)
-    return g_strdup("unknown");
-  switch (EVP_PKEY_get_base_id(pkey)) {
-  case EVP_PKEY_RSA:
-    return g_strdup_printf("RSA-%d", EVP_PKEY_get_bits(pkey));
-  case EVP_PKEY_EC:
-    if (EVP_PKEY_get_group_name(pkey, group, sizeof group, NULL) == 1) {
-      if (strcmp(group, "prime256v1") == 0)
-        return g_strdup("EC-P256");
-      if (strcmp(group, "secp384r1") == 0)
-        return g_strdup("EC-P384");
-      return g_strdup_printf("EC-%s", group);
-    }
-    return g_strdup_printf("EC-%d", EVP_PKEY_get_bits(pkey));
-  default:
-    return g_strdup("other");
-  }
+/* One attribute of @h, at most @max bytes; NULL when absent, unreadable or larger. */
+static GBytes *
+get_attr(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE h,
+         CK_ATTRIBUTE_TYPE type, gsize max)
+{
+  CK_ATTRIBUTE a = { type, NULL, 0 };
+  g_autofree guint8 *buf = NULL;
+
+  if (fl->C_GetAttributeValue(session, h, &a, 1) != CKR_OK ||
+      a.ulValueLen == (CK_ULONG)-1 || a.ulValueLen > max)
+    return NULL;
+  buf = g_malloc(a.ulValueLen + 1);
+  a.pValue = buf;
+  if (fl->C_GetAttributeValue(session, h, &a, 1) != CKR_OK)
+    return NULL;
+  return g_bytes_new_take(g_steal_pointer(&buf), a.ulValueLen);
 }
 
-static void
-add_keys(GPtrArray *objs, PKCS11_TOKEN *tok, gboolean private_keys)
+/* "RSA-3072", "EC-P256", ... from the key object's attributes. */
+static char *
+describe_key(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE h)
 {
-  PKCS11_KEY *keys = NULL;
-  unsigned int n = 0;
-  int r = private_keys ? PKCS11_enumerate_keys(tok, &keys, &n)
-                       : PKCS11_enumerate_public_keys(tok, &keys, &n);
+  CK_KEY_TYPE kt = (CK_KEY_TYPE)-1;
+  CK_ATTRIBUTE a = { CKA_KEY_TYPE, &kt, sizeof kt };
+  g_autoptr(GBytes) v = NULL;
+  gsize n = 0;
+  const guint8 *d;
 
-  if (r != 0) {
-    tte_openssl_clear_errors();
-    return;
+  if (fl->C_GetAttributeValue(session, h, &a, 1) != CKR_OK)
+    return g_strdup("unknown");
+  if (kt == CKK_RSA) {
+    /* The modulus is public on private key objects too (PKCS#11 2.40, 4.9). */
+    v = get_attr(fl, session, h, CKA_MODULUS, TTE_LIMIT_SIG_MAX_LEN);
+    if (v == NULL)
+      return g_strdup("RSA");
+    d = g_bytes_get_data(v, &n);
+    while (n > 0 && *d == 0) {
+      d++;
+      n--;
+    }
+    return g_strdup_printf("RSA-%" G_GSIZE_FORMAT, n * 8);
   }
-  for (unsigned int i = 0; i < n && objs->len < TTE_LIMIT_P11_MAX_OBJECTS; i++) {
-    TteP11Object *o = g_new0(TteP11Object, 1);
-    g_autoptr(EVP_PKEY) pub = tte_p11_key_public(tok, &keys[i]);
+  if (kt == CKK_EC) {
+    v = get_attr(fl, session, h, CKA_EC_PARAMS, TTE_LIMIT_P11_ATTR_MAX_LEN);
+    d = v != NULL ? g_bytes_get_data(v, &n) : NULL;
+    if (d != NULL && n == sizeof oid_p256 && memcmp(d, oid_p256, n) == 0)
+      return g_strdup("EC-P256");
+    if (d != NULL && n == sizeof oid_p384 && memcmp(d, oid_p384, n) == 0)
+      return g_strdup("EC-P384");
+    return g_strdup("EC");
+  }
+  return g_strdup("other");
+}
 
-    o->kind = private_keys ? TTE_P11_OBJ_PRIVATE_KEY : TTE_P11_OBJ_PUBLIC_KEY;
-    o->label = g_strdup(keys[i].label ? keys[i].label : "");
-    o->id = g_bytes_new(keys[i].id, keys[i].id_len);
-    o->uri = tte_p11_object_uri(tok, private_keys ? "private" : "public", keys[i].label,
-                                keys[i].id, keys[i].id_len);
-    o->key_type = describe_pkey(pub);
+/* Keys of class @cls, read with raw calls (libp11 0.4.12's PKCS11_enumerate_public_keys
+ * leaks its object list on every call). */
+static void
+add_keys(TteP11Module *m, PKCS11_SLOT *slot, GPtrArray *objs, CK_OBJECT_CLASS cls)
+{
+  CK_FUNCTION_LIST *fl = tte_p11_module_functions(m, NULL);
+  CK_ATTRIBUTE tmpl = { CKA_CLASS, &cls, sizeof cls };
+  CK_SESSION_HANDLE session;
+  CK_OBJECT_HANDLE h[32];
+  g_autoptr(GArray) found = g_array_new(FALSE, FALSE, sizeof(CK_OBJECT_HANDLE));
+  CK_ULONG count = 0;
+
+  if (fl == NULL || fl->C_OpenSession(PKCS11_get_slotid_from_slot(slot), CKF_SERIAL_SESSION,
+                                      NULL, NULL, &session) != CKR_OK)
+    return;
+  if (fl->C_FindObjectsInit(session, &tmpl, 1) == CKR_OK) {
+    while (fl->C_FindObjects(session, h, G_N_ELEMENTS(h), &count) == CKR_OK && count > 0 &&
+           found->len < TTE_LIMIT_P11_MAX_OBJECTS)
+      g_array_append_vals(found, h, MIN(count, TTE_LIMIT_P11_MAX_OBJECTS - found->len));
+    fl->C_FindObjectsFinal(session);
+  }
+  for (guint i = 0; i < found->len && objs->len < TTE_LIMIT_P11_MAX_OBJECTS; i++) {
+    CK_OBJECT_HANDLE oh = g_array_index(found, CK_OBJECT_HANDLE, i);
+    g_autoptr(GBytes) label = get_attr(fl, session, oh, CKA_LABEL, TTE_LIMIT_P11_ATTR_MAX_LEN);
+    g_autoptr(GBytes) id = get_attr(fl, session, oh, CKA_ID, TTE_LIMIT_P11_ATTR_MAX_LEN);
+    TteP11Object *o = g_new0(TteP11Object, 1);
+    gsize id_len = 0;
+    const guint8 *idp = id != NULL ? g_bytes_get_data(id, &id_len) : NULL;
+
+    o->kind = cls == CKO_PRIVATE_KEY ? TTE_P11_OBJ_PRIVATE_KEY : TTE_P11_OBJ_PUBLIC_KEY;
+    o->label = label != NULL ? g_strndup(g_bytes_get_data(label, NULL), g_bytes_get_size(label))
+                             : g_strdup("");
+    o->id = g_bytes_new(idp, id_len);
+    o->uri = tte_p11_object_uri(slot->token, cls == CKO_PRIVATE_KEY ? "private" : "public",
+                                o->label, idp, id_len);
+    o->key_type = describe_key(fl, session, oh);
     g_ptr_array_add(objs, o);
   }
-  tte_openssl_clear_errors();
+  fl->C_CloseSession(session);
 }
 
 static void
@@ -200,13 +247,13 @@ tte_p11_list(TteP11Module *m, const char *uri, TteSecret *pin, GError **error)
     g_ptr_array_add(out, info);
     /* Without a PIN only public objects are visible; with one, a login failure is an
      * error (the administrator asked for the private keys). */
-    if (pin != NULL && t->loginRequired && !tte_p11_login(&s->slots[i], pin, error)) {
+    if (pin != NULL && t->loginRequired && !tte_p11_login(m, &s->slots[i], pin, error)) {
       ok = FALSE;
       break;
     }
     if (pin != NULL || !t->loginRequired)
-      add_keys(info->objects, t, TRUE);
-    add_keys(info->objects, t, FALSE);
+      add_keys(m, &s->slots[i], info->objects, CKO_PRIVATE_KEY);
+    add_keys(m, &s->slots[i], info->objects, CKO_PUBLIC_KEY);
     add_certs(info->objects, t);
   }
   g_clear_pointer(&s, tte_p11_slots_free);
@@ -265,10 +312,6 @@ object_exists(PKCS11_TOKEN *tok, const char *label, const guint8 *id, gsize id_l
 }
 
 /* --- key generation ------------------------------------------------------------------ */
-
-/* DER OBJECT IDENTIFIERs for CKA_EC_PARAMS (namedCurve). */
-static const CK_BYTE oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
-static const CK_BYTE oid_p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
 
 char *
 tte_p11_generate_key(TteP11Module *m, const char *uri, TteSecret *pin, TteP11KeyType type,
@@ -356,7 +399,7 @@ tte_p11_generate_key(TteP11Module *m, const char *uri, TteSecret *pin, TteP11Key
 
   g_mutex_lock(&m->lock);
   s = tte_p11_slots_find_token(m, u, error);
-  if (s == NULL || !tte_p11_login(s->slot, pin, error))
+  if (s == NULL || !tte_p11_login(m, s->slot, pin, error))
     goto out;
   if (object_exists(s->slot->token, u->object, id, id_len)) {
     g_autofree char *hex = tte_p11_hex(id, id_len);
@@ -453,6 +496,28 @@ parse_subject(const char *dn, GError **error)
   return g_steal_pointer(&name);
 }
 
+/* A provider-native copy of @key's public half, so that the request and its check hold no
+ * reference into libp11's objects (which die with the slot list). */
+static EVP_PKEY *
+plain_public(PKCS11_TOKEN *tok, PKCS11_KEY *key)
+{
+  EVP_PKEY *p11 = tte_p11_key_public(tok, key);
+  unsigned char *der = NULL;
+  const unsigned char *q;
+  EVP_PKEY *plain = NULL;
+  int len;
+
+  if (p11 == NULL)
+    return NULL;
+  len = i2d_PUBKEY(p11, &der);
+  q = der;
+  if (len > 0)
+    plain = d2i_PUBKEY(NULL, &q, len);
+  OPENSSL_free(der);
+  EVP_PKEY_free(p11);
+  return plain;
+}
+
 char *
 tte_p11_make_csr(TteP11Module *m, const char *uri, TteSecret *pin, const char *subject_dn,
                  TteHash hash, GError **error)
@@ -471,12 +536,12 @@ tte_p11_make_csr(TteP11Module *m, const char *uri, TteSecret *pin, const char *s
     return NULL;
   g_mutex_lock(&m->lock);
   s = tte_p11_slots_find_token(m, u, error);
-  if (s == NULL || !tte_p11_login(s->slot, pin, error))
+  if (s == NULL || !tte_p11_login(m, s->slot, pin, error))
     goto out;
   key = tte_p11_find_private_key(s, u, error);
   if (key == NULL)
     goto out;
-  pub = tte_p11_key_public(s->slot->token, key);
+  pub = plain_public(s->slot->token, key);
   priv = PKCS11_get_private_key(key);
   if (pub == NULL || priv == NULL) {
     tte_p11_set_error(error, TTE_ERROR_KEY_NOT_FOUND, "cannot use key \"%s\"",
@@ -512,7 +577,7 @@ tte_p11_make_csr(TteP11Module *m, const char *uri, TteSecret *pin, const char *s
 out:
   /* libp11's keys refer to its slot objects: free them before the slot list. */
   g_clear_pointer(&priv, EVP_PKEY_free);
-  g_clear_pointer(&pub, EVP_PKEY_free);
+  g_clear_pointer(&req, X509_REQ_free);
   g_clear_pointer(&s, tte_p11_slots_free);
   g_mutex_unlock(&m->lock);
   tte_openssl_clear_errors();
@@ -637,7 +702,7 @@ tte_p11_import_cert(TteP11Module *m, const char *uri, TteSecret *pin, X509 *cert
   }
   g_mutex_lock(&m->lock);
   s = tte_p11_slots_find_token(m, u, error);
-  if (s == NULL || !tte_p11_login(s->slot, pin, error))
+  if (s == NULL || !tte_p11_login(m, s->slot, pin, error))
     goto out;
   key = tte_p11_find_private_key(s, u, error);
   if (key == NULL)

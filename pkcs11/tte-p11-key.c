@@ -82,8 +82,8 @@ out:
 }
 
 static CK_RV
-sign_raw(P11Key *k, CK_SESSION_HANDLE session, TteSigScheme scheme, TteHash hash,
-         const guint8 *digest, gsize digest_len, GBytes **out)
+sign_raw(P11Key *k, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key, TteSigScheme scheme,
+         TteHash hash, const guint8 *digest, gsize digest_len, GBytes **out)
 {
   guint8 data[64 + 32];
   guint8 sig[TTE_LIMIT_SIG_MAX_LEN];
@@ -132,7 +132,7 @@ sign_raw(P11Key *k, CK_SESSION_HANDLE session, TteSigScheme scheme, TteHash hash
     memcpy(data, digest, digest_len);
     data_len = digest_len;
   }
-  rv = k->fl->C_SignInit(session, &mech, k->key);
+  rv = k->fl->C_SignInit(session, &mech, key);
   if (rv != CKR_OK)
     return rv;
   rv = k->fl->C_Sign(session, data, data_len, sig, &sig_len);
@@ -271,18 +271,14 @@ connect_key(P11Key *k, CK_SLOT_ID *slot, CK_OBJECT_HANDLE *key, CK_SESSION_HANDL
       goto fail;
     }
     /* The login state belongs to the token and the whole process: "already logged in"
-     * is success. */
-    rv = k->fl->C_Login(*session, CKU_USER, (CK_UTF8CHAR *)tte_secret_get(k->pin),
-                        tte_secret_len(k->pin));
-    if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
-      tte_p11_set_error_ckr(error, rv, "cannot log in to token \"%s\"", k->token_label);
+     * is success only for the PIN that logged in. */
+    if (!tte_p11_user_login(k->fl, *session, k->token_label, k->token_serial, k->pin, error))
       goto fail;
-    }
   }
   if (!find_key(k, *session, key, error))
     goto fail;
-  rv = sign_raw(k, *session, tte_signing_key_default_scheme(&k->base), TTE_HASH_SHA256, probe,
-                sizeof probe, &sig);
+  rv = sign_raw(k, *session, *key, tte_signing_key_default_scheme(&k->base), TTE_HASH_SHA256,
+                probe, sizeof probe, &sig);
   if (rv != CKR_OK) {
     tte_p11_set_error_ckr(error, rv, "test signature with key \"%s\" failed", k->key_label);
     goto fail;
@@ -305,7 +301,8 @@ fail:
 typedef enum { ACQ_OK, ACQ_RECOVER, ACQ_FAILED } AcqResult;
 
 static AcqResult
-acquire(P11Key *k, CK_SESSION_HANDLE *session, guint64 *gen, CK_RV *rv_out)
+acquire(P11Key *k, CK_SESSION_HANDLE *session, CK_OBJECT_HANDLE *key, guint64 *gen,
+        CK_RV *rv_out)
 {
   CK_SLOT_ID slot;
   CK_RV rv;
@@ -319,6 +316,7 @@ acquire(P11Key *k, CK_SESSION_HANDLE *session, guint64 *gen, CK_RV *rv_out)
       g_mutex_unlock(&k->lock);
       return ACQ_RECOVER;
     }
+    *key = k->key;
     if (k->n_idle > 0) {
       *session = k->idle[--k->n_idle];
       k->users++;
@@ -450,12 +448,13 @@ p11_key_sign(TteSigningKey *key, TteSigScheme scheme, TteHash hash, const guint8
 
   for (int attempt = 0;; attempt++) {
     CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
+    CK_OBJECT_HANDLE key_handle = CK_INVALID_HANDLE;
     CK_RV rv = CKR_OK;
     guint64 gen = 0;
-    AcqResult acq = acquire(k, &session, &gen, &rv);
+    AcqResult acq = acquire(k, &session, &key_handle, &gen, &rv);
 
     if (acq == ACQ_OK) {
-      rv = sign_raw(k, session, scheme, hash, digest, digest_len, sig_out);
+      rv = sign_raw(k, session, key_handle, scheme, hash, digest, digest_len, sig_out);
       release(k, session, rv != CKR_OK);
       if (rv == CKR_OK)
         return TRUE;
@@ -529,7 +528,7 @@ tte_p11_open_signing_key(TteP11Module *m, const char *uri, TteSecret *pin, X509 
   if (fl == NULL)
     goto fail_locked;
   s = tte_p11_slots_find_token(m, u, error);
-  if (s == NULL || !tte_p11_login(s->slot, pin, error))
+  if (s == NULL || !tte_p11_login(m, s->slot, pin, error))
     goto fail_locked;
   key = tte_p11_find_private_key(s, u, error);
   if (key == NULL)

@@ -40,8 +40,21 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(TteP11Slots, tte_p11_slots_free)
 TteP11Slots *tte_p11_slots_find_token(TteP11Module *m, const TteP11Uri *uri,
                                       GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
-/* Log in as the user on @slot with @pin; maps CKR codes to TTE errors. Call with m->lock. */
-gboolean tte_p11_login(PKCS11_SLOT *slot, TteSecret *pin, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+/* Log in as the user on @slot with @pin; maps CKR codes to TTE errors.  The PIN is
+ * checked even when this process has the token logged in already (see
+ * tte_p11_login_result).  Call with m->lock. */
+gboolean tte_p11_login(TteP11Module *m, PKCS11_SLOT *slot, TteSecret *pin,
+                       GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* C_Login(CKU_USER, @pin) in @session on the token @label/@serial, with the PIN really
+ * checked.  A token that is already logged in (PKCS#11 login state is per process and
+ * token, and SoftHSM2 keeps it even after the last session closed) answers
+ * CKR_USER_ALREADY_LOGGED_IN without looking at the PIN, so a wrong PIN would pass: we
+ * keep a keyed hash of the PIN that did log in (process-wide) and accept "already logged
+ * in" only for the same PIN; when we have none, we log out and in again. */
+gboolean tte_p11_user_login(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE session, const char *label,
+                            const char *serial, TteSecret *pin,
+                            GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Find the one private key selected by @uri's object/id on the logged-in token.
  * Borrowed from libp11's cache (valid while @s lives).  Call with m->lock. */

@@ -18,6 +18,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <openssl/err.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <stdlib.h>
 #include <string.h>
@@ -440,10 +442,76 @@ tte_p11_slots_find_token(TteP11Module *m, const TteP11Uri *uri, GError **error)
   return g_steal_pointer(&s);
 }
 
+/* Process-wide, like the PKCS#11 login state it shadows: "label\nserial" -> HMAC-SHA256
+ * of the PIN under a random key made at first use.  Never freed (a few bytes per token). */
+G_LOCK_DEFINE_STATIC(pins);
+static GHashTable *pin_verifiers;
+static guint8 pin_key[32];
+
+static gboolean
+pin_verifier(TteSecret *pin, guint8 out[32])
+{
+  size_t len = 0;
+  return EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, pin_key, sizeof pin_key,
+                   (const unsigned char *)tte_secret_get(pin), tte_secret_len(pin), out, 32,
+                   &len) != NULL &&
+         len == 32;
+}
+
 gboolean
-tte_p11_login(PKCS11_SLOT *slot, TteSecret *pin, GError **error)
+tte_p11_user_login(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE session, const char *label,
+                   const char *serial, TteSecret *pin, GError **error)
+{
+  g_autofree char *tok = g_strdup_printf("%s\n%s", label, serial ? serial : "");
+  guint8 v[32];
+  const guint8 *known;
+  gboolean ok = FALSE;
+  CK_RV rv;
+
+  G_LOCK(pins);
+  if (pin_verifiers == NULL) {
+    if (RAND_bytes(pin_key, sizeof pin_key) != 1) {
+      G_UNLOCK(pins);
+      tte_set_error_openssl(error, TTE_ERROR_CRYPTO, "no random bytes for the PIN verifier");
+      return FALSE;
+    }
+    pin_verifiers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  }
+  if (!pin_verifier(pin, v)) {
+    G_UNLOCK(pins);
+    tte_set_error_openssl(error, TTE_ERROR_CRYPTO, "cannot hash the PIN");
+    return FALSE;
+  }
+  rv = fl->C_Login(session, CKU_USER, (CK_UTF8CHAR *)tte_secret_get(pin), tte_secret_len(pin));
+  known = g_hash_table_lookup(pin_verifiers, tok);
+  if (rv == CKR_USER_ALREADY_LOGGED_IN && known == NULL) {
+    /* Logged in by someone else in this process: check the PIN the slow way. */
+    fl->C_Logout(session);
+    rv = fl->C_Login(session, CKU_USER, (CK_UTF8CHAR *)tte_secret_get(pin),
+                     tte_secret_len(pin));
+  }
+  if (rv == CKR_OK) {
+    g_hash_table_insert(pin_verifiers, g_steal_pointer(&tok), g_memdup2(v, sizeof v));
+    ok = TRUE;
+  } else if (rv == CKR_USER_ALREADY_LOGGED_IN) {
+    ok = CRYPTO_memcmp(known, v, sizeof v) == 0;
+    if (!ok)
+      rv = CKR_PIN_INCORRECT;
+  }
+  G_UNLOCK(pins);
+  tte_memwipe(v, sizeof v);
+  if (!ok)
+    tte_p11_set_error_ckr(error, rv, "cannot log in to token \"%s\"", label);
+  return ok;
+}
+
+gboolean
+tte_p11_login(TteP11Module *m, PKCS11_SLOT *slot, TteSecret *pin, GError **error)
 {
   PKCS11_TOKEN *t = slot->token;
+  CK_FUNCTION_LIST *fl;
+  CK_SESSION_HANDLE session;
+  CK_RV rv;
 
   if (!t->loginRequired)
     return TRUE;
@@ -458,10 +526,29 @@ tte_p11_login(PKCS11_SLOT *slot, TteSecret *pin, GError **error)
                 "token \"%s\" needs a PIN (give --pin-file or set TTE_PIN)", t->label);
     return FALSE;
   }
+  /* Check the PIN in a session of our own first: libp11 treats "already logged in" as
+   * success and would let a wrong PIN through (see tte_p11_login_result). */
+  fl = tte_p11_module_functions(m, error);
+  if (fl == NULL)
+    return FALSE;
+  rv = fl->C_OpenSession(PKCS11_get_slotid_from_slot(slot), CKF_SERIAL_SESSION, NULL, NULL,
+                         &session);
+  if (rv != CKR_OK) {
+    tte_p11_set_error_ckr(error, rv, "cannot open a session on token \"%s\"", t->label);
+    return FALSE;
+  }
+  if (!tte_p11_user_login(fl, session, t->label, t->serialnr, pin, error)) {
+    fl->C_CloseSession(session);
+    return FALSE;
+  }
+  /* libp11's own login (it keeps per-slot state); the raw session stays open until then
+   * so the token does not log out in between. */
   if (PKCS11_login(slot, 0, tte_secret_get(pin)) != 0) {
+    fl->C_CloseSession(session);
     tte_p11_set_error(error, TTE_ERROR_TOKEN, "cannot log in to token \"%s\"", t->label);
     return FALSE;
   }
+  fl->C_CloseSession(session);
   return TRUE;
 }
 
@@ -539,26 +626,15 @@ tte_p11_object_uri(PKCS11_TOKEN *tok, const char *type, const char *label, const
   return out;
 }
 
-/* The public half of @key: from the public key object with the same ID when there is
- * one (libp11 cannot always rebuild an EC point from a private key object), else from
- * the private key object. */
+/* The public half of @key.  For a private key, libp11 builds it from the object's own
+ * attributes (RSA) or from the public key / certificate with the same ID (EC point).
+ * We do not go through PKCS11_enumerate_public_keys here: in libp11 0.4.12 every such
+ * call leaks its object list (found with LeakSanitizer). */
 EVP_PKEY *
 tte_p11_key_public(PKCS11_TOKEN *tok, PKCS11_KEY *key)
 {
-  PKCS11_KEY *pubs = NULL;
-  unsigned int n = 0;
-
-  if (key->id_len > 0 && PKCS11_enumerate_public_keys(tok, &pubs, &n) == 0) {
-    for (unsigned int i = 0; i < n && i < TTE_LIMIT_P11_MAX_OBJECTS; i++) {
-      if (pubs[i].id_len == key->id_len && memcmp(pubs[i].id, key->id, key->id_len) == 0) {
-        EVP_PKEY *p = PKCS11_get_public_key(&pubs[i]);
-        if (p != NULL)
-          return p;
-      }
-    }
-  }
-  tte_openssl_clear_errors();
-  return PKCS11_get_private_key(key);
+  (void)tok;
+  return key->isPrivate ? PKCS11_get_private_key(key) : PKCS11_get_public_key(key);
 }
 
 gboolean

@@ -29,6 +29,10 @@ static CK_FUNCTION_LIST *real;
 static CK_FUNCTION_LIST wrapped;
 static void *real_dl;
 static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
+/* SoftHSM2 2.6 crashes when one thread closes a session that another is signing with
+ * (C_CloseAllSessions during C_Sign), so calls into the real module hold this for
+ * reading and the simulated removal closes the sessions holding it for writing. */
+static pthread_rwlock_t use_lock = PTHREAD_RWLOCK_INITIALIZER;
 static int was_removed;
 
 enum { MODE_NORMAL, MODE_REMOVED, MODE_PIN_LOCKED };
@@ -65,19 +69,31 @@ mode(void)
   if (m == MODE_REMOVED && !was_removed && real != NULL) {
     CK_SLOT_ID slots[64];
     CK_ULONG n = 64;
+    pthread_rwlock_wrlock(&use_lock);
     if (real->C_GetSlotList(CK_FALSE, slots, &n) == CKR_OK)
       for (CK_ULONG i = 0; i < n; i++)
         real->C_CloseAllSessions(slots[i]);
+    pthread_rwlock_unlock(&use_lock);
   }
   was_removed = m == MODE_REMOVED;
   pthread_mutex_unlock(&state_lock);
   return m;
 }
 
+/* The real module may already be initialised by another user in the same test process
+ * (and must stay so): share it, and never finalise it from here. */
 static CK_RV
 w_Initialize(CK_VOID_PTR args)
 {
-  return real->C_Initialize(args);
+  CK_RV rv = real->C_Initialize(args);
+  return rv == CKR_CRYPTOKI_ALREADY_INITIALIZED ? CKR_OK : rv;
+}
+
+static CK_RV
+w_Finalize(CK_VOID_PTR reserved)
+{
+  (void)reserved;
+  return CKR_OK;
 }
 
 static CK_RV
@@ -113,7 +129,13 @@ w_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIFY notify
 {
   if (mode() == MODE_REMOVED)
     return CKR_TOKEN_NOT_PRESENT;
-  return real->C_OpenSession(slot, flags, app, notify, session);
+  {
+    CK_RV rv_;
+    pthread_rwlock_rdlock(&use_lock);
+    rv_ = real->C_OpenSession(slot, flags, app, notify, session);
+    pthread_rwlock_unlock(&use_lock);
+    return rv_;
+  }
 }
 
 static CK_RV
@@ -121,7 +143,13 @@ w_GetSessionInfo(CK_SESSION_HANDLE s, CK_SESSION_INFO_PTR info)
 {
   if (mode() == MODE_REMOVED)
     return CKR_DEVICE_REMOVED;
-  return real->C_GetSessionInfo(s, info);
+  {
+    CK_RV rv_;
+    pthread_rwlock_rdlock(&use_lock);
+    rv_ = real->C_GetSessionInfo(s, info);
+    pthread_rwlock_unlock(&use_lock);
+    return rv_;
+  }
 }
 
 static CK_RV
@@ -132,7 +160,13 @@ w_Login(CK_SESSION_HANDLE s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG le
     return CKR_DEVICE_REMOVED;
   if (m == MODE_PIN_LOCKED)
     return CKR_PIN_LOCKED;
-  return real->C_Login(s, user, pin, len);
+  {
+    CK_RV rv_;
+    pthread_rwlock_rdlock(&use_lock);
+    rv_ = real->C_Login(s, user, pin, len);
+    pthread_rwlock_unlock(&use_lock);
+    return rv_;
+  }
 }
 
 static CK_RV
@@ -140,7 +174,13 @@ w_FindObjectsInit(CK_SESSION_HANDLE s, CK_ATTRIBUTE_PTR t, CK_ULONG n)
 {
   if (mode() == MODE_REMOVED)
     return CKR_DEVICE_REMOVED;
-  return real->C_FindObjectsInit(s, t, n);
+  {
+    CK_RV rv_;
+    pthread_rwlock_rdlock(&use_lock);
+    rv_ = real->C_FindObjectsInit(s, t, n);
+    pthread_rwlock_unlock(&use_lock);
+    return rv_;
+  }
 }
 
 static CK_RV
@@ -148,7 +188,13 @@ w_SignInit(CK_SESSION_HANDLE s, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key)
 {
   if (mode() == MODE_REMOVED)
     return CKR_DEVICE_REMOVED;
-  return real->C_SignInit(s, mech, key);
+  {
+    CK_RV rv_;
+    pthread_rwlock_rdlock(&use_lock);
+    rv_ = real->C_SignInit(s, mech, key);
+    pthread_rwlock_unlock(&use_lock);
+    return rv_;
+  }
 }
 
 static CK_RV
@@ -156,7 +202,53 @@ w_Sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_
 {
   if (mode() == MODE_REMOVED)
     return CKR_DEVICE_REMOVED;
-  return real->C_Sign(s, data, len, sig, sig_len);
+  {
+    CK_RV rv_;
+    pthread_rwlock_rdlock(&use_lock);
+    rv_ = real->C_Sign(s, data, len, sig, sig_len);
+    pthread_rwlock_unlock(&use_lock);
+    return rv_;
+  }
+}
+
+static CK_RV
+w_FindObjects(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE_PTR h, CK_ULONG max, CK_ULONG_PTR n)
+{
+  CK_RV rv;
+  pthread_rwlock_rdlock(&use_lock);
+  rv = real->C_FindObjects(s, h, max, n);
+  pthread_rwlock_unlock(&use_lock);
+  return rv;
+}
+
+static CK_RV
+w_FindObjectsFinal(CK_SESSION_HANDLE s)
+{
+  CK_RV rv;
+  pthread_rwlock_rdlock(&use_lock);
+  rv = real->C_FindObjectsFinal(s);
+  pthread_rwlock_unlock(&use_lock);
+  return rv;
+}
+
+static CK_RV
+w_CloseSession(CK_SESSION_HANDLE s)
+{
+  CK_RV rv;
+  pthread_rwlock_rdlock(&use_lock);
+  rv = real->C_CloseSession(s);
+  pthread_rwlock_unlock(&use_lock);
+  return rv;
+}
+
+static CK_RV
+w_GetAttributeValue(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_PTR t, CK_ULONG n)
+{
+  CK_RV rv;
+  pthread_rwlock_rdlock(&use_lock);
+  rv = real->C_GetAttributeValue(s, o, t, n);
+  pthread_rwlock_unlock(&use_lock);
+  return rv;
 }
 
 CK_RV
@@ -173,6 +265,7 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
       return CKR_GENERAL_ERROR;
     wrapped = *real;
     wrapped.C_Initialize = w_Initialize;
+    wrapped.C_Finalize = w_Finalize;
     wrapped.C_GetSlotList = w_GetSlotList;
     wrapped.C_GetSlotInfo = w_GetSlotInfo;
     wrapped.C_GetTokenInfo = w_GetTokenInfo;
@@ -182,6 +275,10 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
     wrapped.C_FindObjectsInit = w_FindObjectsInit;
     wrapped.C_SignInit = w_SignInit;
     wrapped.C_Sign = w_Sign;
+    wrapped.C_FindObjects = w_FindObjects;
+    wrapped.C_FindObjectsFinal = w_FindObjectsFinal;
+    wrapped.C_CloseSession = w_CloseSession;
+    wrapped.C_GetAttributeValue = w_GetAttributeValue;
   }
   *list = &wrapped;
   return CKR_OK;
