@@ -2,13 +2,14 @@
  *
  * Lookup at open time uses libp11 (shared with listing and administration); signing
  * then calls the module directly (C_SignInit/C_Sign) with a small session pool of our
- * own.  Why not libp11's EVP_PKEY for signing: libp11 0.4.12's session pool waits on a
- * condition variable forever when C_OpenSession fails (token pulled out while no pooled
- * session is valid), so a signing thread would hang instead of failing, and recovery
- * could never take place.  With our own sessions every PKCS#11 return value reaches us:
- * a lost session or token triggers one re-open (find the token again by label/serial,
- * log in again with the held PIN, find the key again by ID), and the caller gets a
- * clear error when the token is still away.
+ * own.  Why not sign through libp11's EVP_PKEY: with libp11 0.4.12, once the token was
+ * pulled out and put back, that EVP_PKEY keeps failing (its slot still believes it is
+ * logged in and its cached handles are stale; checked with tests/pkcs11/fault-module.c),
+ * and the only way to refresh it is to release libp11's slot list, which frees the key
+ * objects under any thread still signing with them.  With our own sessions every PKCS#11
+ * return value reaches us: a lost session or token triggers one re-open (find the token
+ * again by label/serial, log in again with the held PIN, find the key again by ID, prove
+ * it with a test signature), and the caller gets a clear error while the token is away.
  */
 #include "tte-p11-private.h"
 

@@ -5,8 +5,10 @@
  *   of an error whose library is ERR_get_CKR_code();
  * - one EVP_PKEY from PKCS11_get_private_key may be used by several threads, each with
  *   its own EVP_PKEY_CTX: libp11 takes a session from its per-slot pool per operation;
- * - releasing a slot list closes every session of those slots (C_CloseAllSessions),
- *   which also logs the token out for the whole process.
+ * - releasing a slot list calls C_CloseAllSessions on its slots, closing the sessions
+ *   of every user of that slot in the process (ours recover, see tte-p11-key.c);
+ * - PKCS#11 login state is per process and token, and SoftHSM2 answers
+ *   CKR_USER_ALREADY_LOGGED_IN without checking the PIN (see tte_p11_user_login).
  */
 #include "tte-p11-private.h"
 
