@@ -120,7 +120,12 @@ exec_sql(sqlite3 *db, const char *sql, GError **error)
   char *msg = NULL;
 
   if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-    g_set_error(error, API_ERROR, API_ERROR_STORAGE, "database: %s", msg ? msg : "failed");
+    int rc = sqlite3_extended_errcode(db) & 0xff;
+    /* A lock held elsewhere beyond the busy timeout is "try again", not a fault. */
+    int code =
+        (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? API_ERROR_UNAVAILABLE : API_ERROR_STORAGE;
+
+    g_set_error(error, API_ERROR, code, "database: %s", msg ? msg : "failed");
     sqlite3_free(msg);
     return FALSE;
   }

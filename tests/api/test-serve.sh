@@ -45,6 +45,7 @@ timeout = 10
 shutdown_grace = 20
 [database]
 path = $DB
+busy_timeout_ms = 500
 CONF
 
 # ---- helpers ---------------------------------------------------------------------------
@@ -131,6 +132,14 @@ req GET /metrics ""
 check "GET /metrics is Prometheus text with counters and histogram" \
   grep -q 'tte_http_requests_total{route="/healthz",method="GET",status="200"} 1' "$WORK/body"
 check "metrics histogram has +Inf bucket" grep -q 'tte_http_request_duration_seconds_bucket{route="/readyz",le="+Inf"} 1' "$WORK/body"
+
+# A writer holding the database lock beyond busy_timeout_ms makes the service not ready.
+printf 'BEGIN IMMEDIATE;\nUPDATE signers SET state = state;\n.shell sleep 3\nCOMMIT;\n' | sqlite3 "$DB" &
+LOCK_PID=$!
+sleep 1
+expect "GET /readyz while another process holds the write lock -> 503" 503 GET /readyz ""
+wait $LOCK_PID
+expect "GET /readyz after the lock is released -> 200" 200 GET /readyz ""
 
 # ---- role x endpoint matrix -------------------------------------------------------------
 SIGNER_BODY='{"identifier":"matrix@x.go.id","name":"M"}'
