@@ -60,10 +60,17 @@ preceded_by_startxref(const guint8 *data, gsize eof_pos)
   /* "startxref" + EOL + up to 19 digits + EOL fits easily in this window. */
   enum { WINDOW = 64 };
   gsize from = eof_pos > WINDOW ? eof_pos - WINDOW : 0;
-  const guint8 *hit = memmem(data + from, eof_pos - from, "startxref", 9);
+  const guint8 *hit = NULL;
   TteCursor c;
   guint64 off;
 
+  /* The last "startxref" before %%EOF is the one that belongs to it. */
+  for (gsize p = eof_pos >= 9 ? eof_pos - 9 + 1 : 0; p-- > from;) {
+    if (memcmp(data + p, "startxref", 9) == 0) {
+      hit = data + p;
+      break;
+    }
+  }
   if (hit == NULL)
     return FALSE;
   tte_cursor_init(&c, data, eof_pos);

@@ -1,0 +1,322 @@
+/* Unit tests for the verifier internals that need no PKI: PDF dates, revision ends,
+ * ByteRange coverage on hand-made bytes, CMS parsing failures, reports. */
+#include "tte-error.h"
+#include "tte-limits.h"
+#include "vfy-cms.h"
+#include "vfy-pdf.h"
+#include "vfy.h"
+
+#include <jansson.h>
+#include <string.h>
+
+static void
+test_dates(void)
+{
+  gint64 t;
+  g_assert_true(vfy_pdf_parse_date("D:20261127131806Z", &t));
+  g_assert_cmpint(t, ==, 1795785486);
+  g_assert_true(vfy_pdf_parse_date("D:20261127201806+07'00'", &t));
+  g_assert_cmpint(t, ==, 1795785486);
+  g_assert_true(vfy_pdf_parse_date("D:20261127201806+07'00", &t));
+  g_assert_cmpint(t, ==, 1795785486);
+  g_assert_true(vfy_pdf_parse_date("D:2026", &t));
+  g_assert_false(vfy_pdf_parse_date("D:20261327000000Z", &t));
+  g_assert_false(vfy_pdf_parse_date("yesterday", &t));
+  g_assert_false(vfy_pdf_parse_date("D:20261127131806Zjunk", &t));
+  g_assert_false(vfy_pdf_parse_date(NULL, &t));
+}
+
+static const char *const rev_text = "%PDF-1.7\n1 0 obj\n<<>>\nendobj\nstartxref\n9\n%%EOF\r\n"
+                                    "stream %%EOF inside data is no revision end\n"
+                                    "startxref\n  123 \n%%EOF";
+
+static void
+test_revisions(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) revs = vfy_pdf_revisions((const guint8 *)rev_text, strlen(rev_text), &error);
+  const VfyRevisionEnd *r;
+
+  g_assert_no_error(error);
+  g_assert_cmpuint(revs->len, ==, 2);
+  r = &g_array_index(revs, VfyRevisionEnd, 0);
+  g_assert_cmpuint(r->eol_end - r->eof_end, ==, 2); /* CR LF */
+  g_assert_cmpint(memcmp(rev_text + r->eof_end - 5, "%%EOF", 5), ==, 0);
+  r = &g_array_index(revs, VfyRevisionEnd, 1);
+  g_assert_cmpuint(r->eol_end, ==, strlen(rev_text));
+}
+
+static void
+test_revisions_limit(void)
+{
+  g_autoptr(GString) s = g_string_new("%PDF-1.7\n");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) revs = NULL;
+
+  for (guint i = 0; i <= TTE_LIMIT_PDF_MAX_REVISIONS; i++)
+    g_string_append(s, "startxref\n1\n%%EOF\n");
+  revs = vfy_pdf_revisions((const guint8 *)s->str, s->len, &error);
+  g_assert_null(revs);
+  g_assert_error(error, TTE_ERROR, TTE_ERROR_LIMIT);
+}
+
+/* A fake signed file: "<prefix>/Contents <hex><suffix>" with a revision end. */
+typedef struct {
+  GString *buf;
+  VfyPdfSig sig;
+  GArray *revs;
+} Fake;
+
+static void
+fake_init(Fake *f, const char *hex, const char *suffix)
+{
+  static const guint8 cms[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+  g_autoptr(GError) error = NULL;
+  gsize a;
+
+  memset(f, 0, sizeof *f);
+  f->buf = g_string_new("%PDF-1.7\n1 0 obj\n<< /Type /Sig /ByteRange [0 0 0 0] /Contents ");
+  a = f->buf->len;
+  g_string_append(f->buf, hex);
+  f->sig.byte_range[0] = 0;
+  f->sig.byte_range[1] = (gint64)a;
+  f->sig.byte_range[2] = (gint64)(a + strlen(hex));
+  g_string_append(f->buf, suffix);
+  f->sig.byte_range[3] = (gint64)(f->buf->len - (a + strlen(hex)));
+  f->sig.byte_range_ok = TRUE;
+  f->sig.byte_range_count = 4;
+  f->sig.contents = g_bytes_new(cms, sizeof cms);
+  f->revs = vfy_pdf_revisions((const guint8 *)f->buf->str, f->buf->len, &error);
+  g_assert_no_error(error);
+}
+
+static void
+fake_clear(Fake *f)
+{
+  g_string_free(f->buf, TRUE);
+  g_bytes_unref(f->sig.contents);
+  g_array_unref(f->revs);
+}
+
+static gboolean
+fake_check(Fake *f, VfyCoverage *cov, GError **error)
+{
+  gsize signed_len = 0;
+  g_autoptr(GBytes) cms = NULL;
+  return vfy_pdf_check_coverage((const guint8 *)f->buf->str, f->buf->len, &f->sig, f->revs, FALSE, cov,
+                                &signed_len, &cms, error);
+}
+
+static const char *const tail = " >>\nendobj\nstartxref\n9\n%%EOF\n";
+
+static void
+test_coverage_ok(void)
+{
+  Fake f;
+  VfyCoverage cov;
+  g_autoptr(GError) error = NULL;
+
+  fake_init(&f, "<30 03 02\n01 01>", tail);
+  g_assert_true(fake_check(&f, &cov, &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(cov, ==, VFY_COVERAGE_ENTIRE_FILE);
+  fake_clear(&f);
+}
+
+static void
+test_coverage_revision(void)
+{
+  Fake f;
+  VfyCoverage cov;
+  g_autoptr(GError) error = NULL;
+
+  fake_init(&f, "<3003020101>", tail);
+  /* A later incremental section: the signature now covers one revision. */
+  g_string_append(f.buf, "2 0 obj\n<<>>\nendobj\nstartxref\n77\n%%EOF\n");
+  g_array_unref(f.revs);
+  f.revs = vfy_pdf_revisions((const guint8 *)f.buf->str, f.buf->len, &error);
+  g_assert_true(fake_check(&f, &cov, &error));
+  g_assert_cmpint(cov, ==, VFY_COVERAGE_ENTIRE_REVISION);
+  /* ... but a range that stops inside the later section covers nothing defined. */
+  f.sig.byte_range[3] += 5;
+  g_assert_false(fake_check(&f, &cov, &error));
+  g_assert_error(error, TTE_ERROR, TTE_ERROR_FORMAT);
+  fake_clear(&f);
+}
+
+static void
+test_coverage_bad(void)
+{
+  Fake f;
+  VfyCoverage cov;
+  GError *error = NULL;
+  gint64 saved[4];
+
+  fake_init(&f, "<3003020101>", tail);
+  memcpy(saved, f.sig.byte_range, sizeof saved);
+
+  f.sig.byte_range[0] = 1; /* must start at 0 */
+  g_assert_false(fake_check(&f, &cov, &error));
+  g_clear_error(&error);
+  memcpy(f.sig.byte_range, saved, sizeof saved);
+
+  f.sig.byte_range[3] += 1; /* beyond the end */
+  g_assert_false(fake_check(&f, &cov, &error));
+  g_clear_error(&error);
+  memcpy(f.sig.byte_range, saved, sizeof saved);
+
+  f.sig.byte_range[3] = -1;
+  g_assert_false(fake_check(&f, &cov, &error));
+  g_clear_error(&error);
+  memcpy(f.sig.byte_range, saved, sizeof saved);
+
+  f.sig.byte_range[1] += 1; /* gap no longer starts at '<' */
+  f.sig.byte_range[2] += 1;
+  f.sig.byte_range[3] -= 1;
+  g_assert_false(fake_check(&f, &cov, &error));
+  g_clear_error(&error);
+  memcpy(f.sig.byte_range, saved, sizeof saved);
+
+  f.sig.byte_range[2] += 3; /* gap larger than the string */
+  f.sig.byte_range[3] -= 3;
+  g_assert_false(fake_check(&f, &cov, &error));
+  g_clear_error(&error);
+  memcpy(f.sig.byte_range, saved, sizeof saved);
+
+  f.sig.byte_range_ok = FALSE; /* not four integers */
+  g_assert_false(fake_check(&f, &cov, &error));
+  g_clear_error(&error);
+  f.sig.byte_range_ok = TRUE;
+
+  /* The hex must decode to what qpdf read for this dictionary. */
+  g_bytes_unref(f.sig.contents);
+  f.sig.contents = g_bytes_new_static("\x30\x03\x02\x01\x02", 5);
+  g_assert_false(fake_check(&f, &cov, &error));
+  g_assert_error(error, TTE_ERROR, TTE_ERROR_FORMAT);
+  g_clear_error(&error);
+
+  g_assert_true(TRUE);
+  fake_clear(&f);
+}
+
+static void
+test_coverage_not_contents_key(void)
+{
+  Fake f;
+  VfyCoverage cov;
+  g_autoptr(GError) error = NULL;
+
+  fake_init(&f, "<3003020101>", tail);
+  /* Same bytes, but the string is the value of another key. */
+  memcpy(f.buf->str + f.sig.byte_range[1] - 10, "/Context  ", 10);
+  g_assert_false(fake_check(&f, &cov, &error));
+  g_assert_error(error, TTE_ERROR, TTE_ERROR_FORMAT);
+  fake_clear(&f);
+}
+
+static void
+test_cms_garbage(void)
+{
+  static const guint8 junk[] = { 0x30, 0x80, 0x06, 0x09, 0x2a, 0x86 };
+  static const guint8 data[] = "signed bytes";
+  VfyRanges r = { data, sizeof data, NULL, 0 };
+  g_autoptr(VfyCmsResult) a = vfy_cms_verify(junk, sizeof junk, VFY_CMS_DETACHED, &r, NULL, FALSE);
+  g_autoptr(VfyCmsResult) b = vfy_cms_verify(junk, 0, VFY_CMS_TST, &r, NULL, FALSE);
+
+  g_assert_cmpint(a->status, ==, VFY_CMS_FORMAT);
+  g_assert_nonnull(a->message);
+  g_assert_cmpint(b->status, ==, VFY_CMS_FORMAT);
+}
+
+static void
+test_not_pdf(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VfyReport) r = vfy_verify_bytes((const guint8 *)"hello", 5, "x", NULL, &error);
+  g_assert_null(r);
+  g_assert_error(error, TTE_ERROR, TTE_ERROR_NOT_PDF);
+}
+
+static void
+test_missing_file(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VfyReport) r = vfy_verify_file("/nonexistent/x.pdf", NULL, &error);
+  g_assert_null(r);
+  g_assert_error(error, TTE_ERROR, TTE_ERROR_IO);
+}
+
+static void
+test_bad_trust_file(void)
+{
+  const char *trust[] = { "/nonexistent/root.pem", NULL };
+  VfyOptions o = { .trust_files = trust };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VfyReport) r = vfy_verify_bytes((const guint8 *)"%PDF-1.7\n", 9, "x", &o, &error);
+  g_assert_null(r);
+  g_assert_nonnull(error);
+}
+
+static const char *const unsigned_pdf =
+  "%PDF-1.7\n"
+  "1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+  "2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
+  "xref\n0 3\n0000000000 65535 f \n0000000009 00000 n \n0000000058 00000 n \n"
+  "trailer\n<< /Size 3 /Root 1 0 R >>\nstartxref\n109\n%%EOF\n";
+
+static void
+test_unsigned_report(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VfyReport) r = vfy_verify_bytes((const guint8 *)unsigned_pdf, strlen(unsigned_pdf), "u.pdf", NULL,
+                                            &error);
+  g_autofree char *json = NULL;
+  g_autofree char *text = NULL;
+  json_t *root;
+  json_error_t jerr;
+
+  g_assert_no_error(error);
+  g_assert_cmpuint(r->signatures->len, ==, 0);
+  json = vfy_report_to_json(r);
+  root = json_loads(json, 0, &jerr);
+  g_assert_nonnull(root);
+  g_assert_true(json_is_null(json_object_get(root, "indication")));
+  g_assert_true(json_is_array(json_object_get(root, "signatures")));
+  g_assert_cmpuint(json_array_size(json_object_get(root, "signatures")), ==, 0);
+  json_decref(root);
+  text = vfy_report_to_text(r, "id");
+  g_assert_nonnull(strstr(text, "Tidak ada tanda tangan"));
+  g_free(g_steal_pointer(&text));
+  text = vfy_report_to_text(r, "en");
+  g_assert_nonnull(strstr(text, "no signature"));
+}
+
+static void
+test_names(void)
+{
+  g_assert_cmpstr(vfy_indication_name(VFY_TOTAL_PASSED), ==, "TOTAL-PASSED");
+  g_assert_cmpstr(vfy_indication_name(VFY_INDETERMINATE), ==, "INDETERMINATE");
+  g_assert_cmpstr(vfy_indication_name(VFY_TOTAL_FAILED), ==, "TOTAL-FAILED");
+  g_assert_cmpstr(vfy_revocation_status_name(VFY_REVOCATION_REVOKED), ==, "revoked");
+  g_assert_cmpstr(vfy_revocation_status_name(VFY_REVOCATION_NOT_CHECKED), ==, "not-checked");
+}
+
+int
+main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/verifier/pdf/dates", test_dates);
+  g_test_add_func("/verifier/pdf/revisions", test_revisions);
+  g_test_add_func("/verifier/pdf/revisions-limit", test_revisions_limit);
+  g_test_add_func("/verifier/pdf/coverage-ok", test_coverage_ok);
+  g_test_add_func("/verifier/pdf/coverage-revision", test_coverage_revision);
+  g_test_add_func("/verifier/pdf/coverage-bad", test_coverage_bad);
+  g_test_add_func("/verifier/pdf/coverage-not-contents-key", test_coverage_not_contents_key);
+  g_test_add_func("/verifier/cms/garbage", test_cms_garbage);
+  g_test_add_func("/verifier/report/not-pdf", test_not_pdf);
+  g_test_add_func("/verifier/report/missing-file", test_missing_file);
+  g_test_add_func("/verifier/report/bad-trust-file", test_bad_trust_file);
+  g_test_add_func("/verifier/report/unsigned", test_unsigned_report);
+  g_test_add_func("/verifier/report/names", test_names);
+  return g_test_run();
+}
