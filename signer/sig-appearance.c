@@ -1184,6 +1184,25 @@ stamp_image_load(const SigStamp *stamp, double max_w, double max_h, StampImage *
   return FALSE;
 }
 
+gboolean
+sig_appearance_check_image(GBytes *image, guint *width, guint *height, GError **error)
+{
+  SigStamp stamp = { 0 };
+  StampImage im = { 0 };
+  gboolean ok;
+
+  /* Its natural size (no downsampling): a box of the image's own size at 300 dpi. */
+  stamp.image_data = image;
+  ok = stamp_image_load(&stamp, G_MAXUINT16 * 72.0 / STAMP_IMAGE_DPI,
+                        G_MAXUINT16 * 72.0 / STAMP_IMAGE_DPI, &im, error);
+  if (ok && width != NULL)
+    *width = im.width;
+  if (ok && height != NULL)
+    *height = im.height;
+  stamp_image_clear(&im);
+  return ok;
+}
+
 /* ------------------------------------------------------------------------------ */
 /* QR code */
 

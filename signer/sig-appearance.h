@@ -74,6 +74,14 @@ gboolean sig_appearance_emit(const SigStamp *stamp, double width, double height,
  * month name, @label or the zone name derived from the offset.  Caller frees. */
 char *sig_appearance_format_time(GDateTime *time, GTimeZone *tz, const char *label);
 
+/* Check an uploaded stamp image the way sig_appearance_emit() will use it (size and
+ * pixel limits, PNG decodes, JPEG is baseline/progressive 8-bit gray or RGB), so the
+ * service can refuse a bad image when it is uploaded rather than at signing time.
+ * On success *@width and *@height are its pixel size (either may be NULL).
+ * Errors as for sig_appearance_emit()'s image. */
+gboolean sig_appearance_check_image(GBytes *image, guint *width, guint *height,
+                                    GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
 /* --- exposed for tests ------------------------------------------------------------ */
 
 /* One horizontal run of dark QR modules: row @y (0 = top), columns @x .. @x+@len-1. */

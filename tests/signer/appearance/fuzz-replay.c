@@ -10,6 +10,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static guint n_tests;
 
+static gint
+cmp_names(gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0(*(char *const *)a, *(char *const *)b);
+}
+
 static void
 run_seed(const char *path, guint rounds)
 {
@@ -63,7 +69,7 @@ main(int argc, char **argv)
       const char *name;
       while (d != NULL && (name = g_dir_read_name(d)) != NULL)
         g_ptr_array_add(names, g_build_filename(argv[i], name, NULL));
-      g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+      g_ptr_array_sort(names, cmp_names);
       for (guint k = 0; k < names->len; k++)
         run_seed(g_ptr_array_index(names, k), rounds);
     } else {
