@@ -350,8 +350,9 @@ inspect(SigDoc *doc, GError **error)
   doc->hybrid = doc->xref_kind == SIG_XREF_TABLE && qpdf_oh_has_key(q, trailer, "/XRefStm");
 
   pages = qpdf_get_num_pages(q);
-  if (qpdf_has_error(q) || pages <= 0) {
-    (void)qpdf_has_error(q);
+  if (!q_check(doc, error))
+    return FALSE;
+  if (pages <= 0) {
     g_set_error(error, TTE_ERROR, TTE_ERROR_PDF_DAMAGED, "the document has no readable pages");
     return FALSE;
   }
