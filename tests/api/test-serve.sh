@@ -317,6 +317,25 @@ wait $NPID
 check "READY=1 sent to \$NOTIFY_SOCKET" grep -q '^READY=1$' "$WORK/notify.out"
 check "stop after notify" stop_server
 
+# ---- TLS (libmicrohttpd + GnuTLS) -----------------------------------------------------
+if command -v openssl >/dev/null; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+    -keyout "$WORK/tls-key.pem" -out "$WORK/tls-cert.pem" 2>/dev/null
+  cp "$CONF" "$WORK/tls.conf"
+  printf '[server]\ntls_cert = %s\ntls_key = %s\n' "$WORK/tls-cert.pem" "$WORK/tls-key.pem" >>"$WORK/tls.conf"
+  # GKeyFile merges a repeated group, so the TLS keys join [server].
+  PLAIN_CONF=$CONF; CONF="$WORK/tls.conf"
+  check "server starts with TLS" start_server
+  UP=$(curl -s -o "$WORK/body" -w '%{http_code}' --cacert "$WORK/tls-cert.pem" "https://localhost:$PORT/healthz")
+  check "HTTPS request succeeds ($UP)" [ "$UP" = 200 ]
+  UP=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:$PORT/healthz")
+  check "plain HTTP to the TLS port fails ($UP)" [ "$UP" = 000 ]
+  check "stop TLS server" stop_server
+  CONF=$PLAIN_CONF
+else
+  N=$((N + 1)); echo "ok $N - TLS # SKIP openssl not installed"
+fi
+
 # ---- offline audit tools and tamper detection --------------------------------------------
 OUT=$("$TTE" audit verify --db "$DB"); RC=$?
 check "tte audit verify: intact log exits 0 ($OUT)" [ $RC = 0 ]
