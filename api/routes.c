@@ -53,6 +53,14 @@ api_signer_create(ApiStore *store, const char *identifier, const char *name, con
   g_autoptr(ApiAuditEntry) audit = NULL;
   g_autoptr(json_t) details = NULL;
 
+  /* The HTTP path has validated UTF-8 already (jansson); the CLI bootstrap has not. */
+  if (!g_utf8_validate(identifier, -1, NULL) || name == NULL || !g_utf8_validate(name, -1, NULL) ||
+      (title != NULL && !g_utf8_validate(title, -1, NULL)) ||
+      (organization != NULL && !g_utf8_validate(organization, -1, NULL))) {
+    g_set_error_literal(error, API_ERROR, API_ERROR_BAD_REQUEST,
+                        "signer fields must be UTF-8 text");
+    return NULL;
+  }
   if (!identifier_ok(identifier)) {
     g_set_error_literal(error, API_ERROR, API_ERROR_BAD_REQUEST,
                         "identifier must be a 16-digit NIK or an e-mail address");

@@ -188,6 +188,10 @@ test_issue_refused(Fixture *fx, gconstpointer data)
       api_auth_issue_token(fx->store, API_ROLE_PUBLIC, NULL, NULL, "test", &t, &id, &error));
   g_assert_error(error, API_ERROR, API_ERROR_BAD_REQUEST);
   g_clear_error(&error);
+  g_assert_null(
+      api_signer_create(fx->store, "a@b.id", "bad \xff utf-8", NULL, NULL, "test", &error));
+  g_assert_error(error, API_ERROR, API_ERROR_BAD_REQUEST);
+  g_clear_error(&error);
   g_assert_null(api_signer_create(fx->store, "not an id", "N", NULL, NULL, "test", &error));
   g_assert_error(error, API_ERROR, API_ERROR_BAD_REQUEST);
   g_clear_error(&error);
