@@ -1105,8 +1105,32 @@ sig_doc_build_update(SigDoc *doc, const SigUpdateParams *p, SigUpdate *out, GErr
     fill_geometry(doc, page, &req);
     if (!q_check(doc, error))
       return FALSE;
-    if (!p->appearance(&w.sink, &req, &res, p->appearance_data, error))
-      return FALSE;
+    {
+      gsize saved_len = buf->len;
+      guint saved_entries = entries->len, saved_next = w.next_num;
+      g_autoptr(GError) local = NULL;
+
+      if (!p->appearance(&w.sink, &req, &res, p->appearance_data, &local)) {
+        /* Undo whatever the builder emitted before failing. */
+        g_string_truncate(buf, saved_len);
+        g_array_set_size(entries, saved_entries);
+        for (guint n = saved_next; n < w.next_num; n++)
+          g_hash_table_remove(emitted, GUINT_TO_POINTER(n));
+        w.next_num = saved_next;
+        /* A template's field too small for our stamp still gets signed: its own
+         * appearance (or an empty one) stays.  Anything else is an error. */
+        if (field == NULL || !g_error_matches(local, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT)) {
+          g_propagate_error(error, g_steal_pointer(&local));
+          return FALSE;
+        }
+        res.page_index = page_index;
+        memcpy(res.rect, rect, sizeof rect);
+        res.xobject_num = 0;
+        if (!qpdf_oh_has_key(q, field->oh, "/AP") &&
+            !empty_appearance(&w, rect, &res.xobject_num, error))
+          return FALSE;
+      }
+    }
     if (res.page_index >= doc->page_count) {
       g_set_error(error, TTE_ERROR, TTE_ERROR_FAILED, "the appearance chose a page that does not exist");
       return FALSE;
