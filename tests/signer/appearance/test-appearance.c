@@ -7,6 +7,7 @@
 
 #include <cairo-pdf.h>
 #include <cairo.h>
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <poppler.h>
@@ -1120,6 +1121,84 @@ test_image_hostile(void)
   g_ptr_array_unref(ts.objs);
 }
 
+static GBytes *
+inflate(const guint8 *data, gsize len)
+{
+  g_autoptr(GZlibDecompressor) z = g_zlib_decompressor_new(G_ZLIB_COMPRESSOR_FORMAT_ZLIB);
+  g_autoptr(GInputStream) mem = g_memory_input_stream_new_from_data(data, (gssize)len, NULL);
+  g_autoptr(GInputStream) conv = g_converter_input_stream_new(mem, G_CONVERTER(z));
+  g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable();
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint(g_output_stream_splice(out, conv, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL,
+                                         &error), >=, 0);
+  g_assert_no_error(error);
+  return g_memory_output_stream_steal_as_bytes(G_MEMORY_OUTPUT_STREAM(out));
+}
+
+/* PDF/A hygiene of everything the stamp writes: no transparency of any kind, no
+ * unembedded font, no filters or constructs PDF/A-1 forbids, no ExtGState or inline
+ * image in the content. */
+static void
+test_stamp_pdfa_hygiene(void)
+{
+  static const char *const banned[] = {
+    "/SMask", "/Group", "/Transparency", "/ExtGState", "/BM ", "/CA ", "/ca ", "/LZWDecode",
+    "/JBIG2Decode", "/JPXDecode", "/OPI", "/PS ", "/Interpolate true", "/AA ", "/JavaScript",
+  };
+  g_autoptr(GDateTime) t = signing_time();
+  g_autofree char *png = write_png(64, 64, TRUE);
+  g_autoptr(GError) error = NULL;
+  SigStamp s;
+  TestSink ts;
+  guint form, fonts = 0, descriptors = 0, programs = 0;
+
+  tsink_init(&ts, FIRST_FREE);
+  default_stamp(&s, t, NULL);
+  s.image_path = png;
+  g_assert_true(sig_appearance_emit(&s, 320, 100, NULL, &ts.sink, &form, &error));
+  g_assert_no_error(error);
+  for (guint i = FIRST_FREE; i < ts.objs->len; i++) {
+    gsize n;
+    const char *o = g_bytes_get_data(g_ptr_array_index(ts.objs, i), &n);
+    const char *st = g_strstr_len(o, (gssize)n, "\nstream\n");
+    g_autofree char *dict = g_strndup(o, st != NULL ? (gsize)(st - o) : n);
+
+    for (guint k = 0; k < G_N_ELEMENTS(banned); k++)
+      if (strstr(dict, banned[k]) != NULL)
+        g_error("object %u has %s: %s", i, banned[k], dict);
+    if (strstr(dict, "/Type /Font ") != NULL) {
+      fonts++;
+      g_assert_nonnull(strstr(dict, "/Subtype /TrueType"));
+      g_assert_nonnull(strstr(dict, "/FontDescriptor"));
+      g_assert_nonnull(strstr(dict, "/Widths ["));
+      g_assert_nonnull(strstr(dict, "/Encoding /WinAnsiEncoding"));
+    }
+    if (strstr(dict, "/Type /FontDescriptor") != NULL) {
+      descriptors++;
+      g_assert_nonnull(strstr(dict, "/FontFile2"));
+      g_assert_nonnull(strstr(dict, "/Flags 32"));
+    }
+    if (strstr(dict, "/Length1 ") != NULL)
+      programs++;
+    if (strstr(dict, "/Subtype /Form") != NULL) {
+      const char *data = st + 8;
+      gsize dlen = n - (gsize)(data - o) - strlen("\nendstream\nendobj\n");
+      g_autoptr(GBytes) cs = inflate((const guint8 *)data, dlen);
+      g_autofree char *text = g_strndup(g_bytes_get_data(cs, NULL), g_bytes_get_size(cs));
+      g_assert_null(strstr(text, " gs"));
+      g_assert_null(strstr(text, "BI "));
+      g_assert_nonnull(strstr(text, "/Im1 Do"));
+      g_assert_nonnull(strstr(text, " Tj"));
+    }
+  }
+  g_assert_cmpuint(fonts, ==, 2);
+  g_assert_cmpuint(descriptors, ==, 2);
+  g_assert_cmpuint(programs, ==, 2);
+  g_ptr_array_unref(ts.objs);
+  g_unlink(png);
+}
+
 /* ------------------------------------------------------------------------------ */
 /* anchors */
 
@@ -1311,6 +1390,7 @@ main(int argc, char **argv)
   }
   g_test_add_func("/signer/appearance/fit-and-errors", test_stamp_fit_and_errors);
   g_test_add_func("/signer/appearance/small-field", test_stamp_small_field);
+  g_test_add_func("/signer/appearance/pdfa-hygiene", test_stamp_pdfa_hygiene);
   g_test_add_func("/signer/appearance/image-png", test_image_png);
   g_test_add_func("/signer/appearance/image-png-downsample", test_image_png_downsample);
   g_test_add_func("/signer/appearance/image-jpeg", test_image_jpeg);
