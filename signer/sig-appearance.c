@@ -32,9 +32,6 @@
 #ifndef TTE_LIMIT_FONT_MAX_SIZE
 #define TTE_LIMIT_FONT_MAX_SIZE (32u << 20) /* bytes of a stamp font file */
 #endif
-#ifndef TTE_LIMIT_STAMP_TEXT_MAX_LEN
-#define TTE_LIMIT_STAMP_TEXT_MAX_LEN 1024u /* bytes of one stamp text field */
-#endif
 #ifndef TTE_LIMIT_QR_URL_MAX_LEN
 #define TTE_LIMIT_QR_URL_MAX_LEN 2048u /* bytes of the verification URL in the QR code */
 #endif
@@ -252,11 +249,6 @@ utf8_to_winansi(const char *utf8, const char *what, GError **error)
   g_autofree char *nfc = NULL;
   GString *out;
 
-  if (strlen(utf8) > TTE_LIMIT_STAMP_TEXT_MAX_LEN) {
-    g_set_error(error, TTE_ERROR, TTE_ERROR_LIMIT, "stamp %s is longer than %u bytes", what,
-                TTE_LIMIT_STAMP_TEXT_MAX_LEN);
-    return NULL;
-  }
   if (!g_utf8_validate(utf8, -1, NULL)) {
     g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT, "stamp %s is not valid UTF-8",
                 what);
@@ -1416,6 +1408,12 @@ add_para(GArray *paras, StampFont *font, double scale, guint drop, const char *p
 
   if (utf8 == NULL || *utf8 == '\0')
     return TRUE;
+  /* The same cap as the signature dictionary's /Name, /Reason, /Location. */
+  if (strlen(utf8) > TTE_LIMIT_SIG_TEXT_MAX_LEN) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_LIMIT, "stamp %s is longer than %u bytes", what,
+                TTE_LIMIT_SIG_TEXT_MAX_LEN);
+    return FALSE;
+  }
   full = g_strconcat(prefix != NULL ? prefix : "", utf8, NULL);
   p.text = utf8_to_winansi(full, what, error);
   if (p.text == NULL)

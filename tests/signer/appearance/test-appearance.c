@@ -853,6 +853,15 @@ test_stamp_fit_and_errors(void)
   g_clear_error(&error);
 
   default_stamp(&s, t, NULL);
+  {
+    g_autofree char *reason = g_strnfill(TTE_LIMIT_SIG_TEXT_MAX_LEN + 1, 'x');
+    s.reason = reason;
+    g_assert_false(sig_appearance_emit(&s, 200, 80, NULL, &ts.sink, &form, &error));
+    g_assert_error(error, TTE_ERROR, TTE_ERROR_LIMIT);
+    g_clear_error(&error);
+  }
+
+  default_stamp(&s, t, NULL);
   s.font_path = "/nonexistent/font.ttf";
   g_assert_false(sig_appearance_emit(&s, 200, 80, NULL, &ts.sink, &form, &error));
   g_assert_error(error, TTE_ERROR, TTE_ERROR_IO);
