@@ -317,6 +317,32 @@ check_signature_timestamps(Ctx *ctx, VfySignature *s, const VfyCmsResult *r, gin
   return FALSE;
 }
 
+#ifdef VFY_HAVE_VISUAL
+static gboolean
+visible_change_allowed(const GPtrArray *mods)
+{
+  static const char *const visible[] = { "signature-added", "form-filled", "annotation-added" };
+  for (guint i = 0; mods != NULL && i < mods->len; i++) {
+    const VfyChange *c = g_ptr_array_index(mods, i);
+    for (gsize k = 0; k < G_N_ELEMENTS(visible); k++)
+      if (c->allowed && g_strcmp0(c->classification, visible[k]) == 0)
+        return TRUE;
+  }
+  return FALSE;
+}
+
+static char *
+page_list(const GArray *pages)
+{
+  GString *s = g_string_new("page");
+  for (guint i = 0; i < pages->len && i < 20; i++)
+    g_string_append_printf(s, "%s %u", i == 0 ? "" : ",", g_array_index(pages, guint, i) + 1);
+  if (pages->len > 20)
+    g_string_append(s, ", ...");
+  return g_string_free(s, FALSE);
+}
+#endif
+
 static void
 check_changes(Ctx *ctx, VfySignature *s, gsize signed_len)
 {
@@ -324,6 +350,11 @@ check_changes(Ctx *ctx, VfySignature *s, gsize signed_len)
   g_autoptr(GError) err = NULL;
   g_autoptr(GPtrArray) changes = vfy_changes_analyse(ctx->data, ctx->len, signed_len,
                                                      (VfyMdpLevel)ctx->certify_p, NULL, &err);
+  if (changes == NULL && g_error_matches(err, TTE_ERROR, TTE_ERROR_NOT_SUPPORTED)) {
+    finding(s, VFY_INDETERMINATE, "GENERIC", "Perubahan setelah penandatanganan belum dianalisis",
+            "The changes made after signing were not analysed", err->message);
+    return;
+  }
   if (changes == NULL) {
     finding(s, VFY_TOTAL_FAILED, "FORMAT_FAILURE",
             "Perubahan setelah penandatanganan tidak dapat dianalisis",
@@ -352,16 +383,31 @@ check_changes(Ctx *ctx, VfySignature *s, gsize signed_len)
     guint max = ctx->opts->visual_max_pages;
     if (max == 0 || max > TTE_LIMIT_VISUAL_DIFF_PAGES)
       max = TTE_LIMIT_VISUAL_DIFF_PAGES;
-    if (!vfy_visual_diff(ctx->data, ctx->len, signed_len, max, &pages, &capped, &verr)) {
+    if (!vfy_visual_diff(ctx->data, ctx->len, signed_len, max, &pages, &capped, &verr) &&
+        g_error_matches(verr, TTE_ERROR, TTE_ERROR_NOT_SUPPORTED)) {
+      add_reason(s, "Perbandingan visual halaman tidak tersedia", "The visual comparison of the pages is not available",
+                 verr->message);
+    } else if (verr != NULL) {
       finding(s, VFY_INDETERMINATE, "GENERIC", "Perbandingan visual halaman gagal",
               "The visual comparison of the pages failed", verr != NULL ? verr->message : NULL);
     } else {
       s->visual_compared = TRUE;
       s->visual_capped = capped;
       s->visual_pages = pages;
-      if (pages != NULL && pages->len > 0)
-        finding(s, VFY_TOTAL_FAILED, "FORMAT_FAILURE", "Tampilan halaman berubah setelah penandatanganan",
-                "The rendered pages changed after signing", NULL);
+      if (pages != NULL && pages->len > 0) {
+        /* The pixel diff is the last line of defence: pages are expected to change when
+         * the object analysis allowed something visible (a later signature's stamp, a
+         * filled form field, an annotation).  Otherwise a difference means something
+         * changed that the analysis did not see. */
+        g_autofree char *list = page_list(pages);
+        if (visible_change_allowed(s->modifications))
+          add_reason(s, "Tampilan halaman berubah, sesuai perubahan yang diizinkan (tanda tangan, isian, anotasi)",
+                     "The rendered pages changed, as the allowed changes (signature, form fill, annotation) explain",
+                     list);
+        else
+          finding(s, VFY_TOTAL_FAILED, "FORMAT_FAILURE", "Tampilan halaman berubah setelah penandatanganan",
+                  "The rendered pages changed after signing", list);
+      }
       if (capped) {
         g_autofree char *d = g_strdup_printf("TTE_LIMIT_VISUAL_DIFF_PAGES = %u", max);
         add_reason(s, "Perbandingan visual dibatasi; tidak semua halaman dibandingkan",
