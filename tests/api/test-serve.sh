@@ -256,6 +256,12 @@ UP=$(curl -s -o "$WORK/body" -w '%{http_code}' -H "Authorization: Bearer $ADMIN"
 check "a 20 kB body (spooled to an unlinked file) is accepted" [ "$UP" = 201 ]
 check "no spool files are left behind" bash -c "! ls '$WORK' | grep -q tte-upload"
 
+# ---- concurrent writers through HTTP (group commit) ------------------------------------
+seq 1 40 | xargs -P 16 -I{} curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $ADMIN" \
+  --data-binary '{"identifier":"par{}@x.go.id","name":"P"}' "$BASE/api/v1/admin/signers" >"$WORK/par.out"
+check "40 concurrent creations all 201 ($(sort "$WORK/par.out" | uniq -c | tr -s ' \n' ' '))" \
+  [ "$(grep -c '^201$' "$WORK/par.out")" = 40 ]
+
 # ---- audit API --------------------------------------------------------------------------
 expect "admin reads the audit log" 200 GET '/api/v1/audit?action=document.withdraw' "$ADMIN"
 check "filter by action" [ "$(json "sorted(set(e['action'] for e in j['entries']))")" = "['document.withdraw']" ]
@@ -293,7 +299,7 @@ check "log says stopped" grep -q 'tte: stopped' "$LOG"
 # ---- restart keeps data -----------------------------------------------------------------
 check "server restarts on the same database" start_server
 expect "signers survive a restart" 200 GET /api/v1/admin/signers "$ADMIN"
-check "all five signers present" [ "$(json "len(j['signers'])")" = 5 ]
+check "all 45 signers present" [ "$(json "len(j['signers'])")" = 45 ]
 expect "withdrawn letter still withdrawn" 200 GET /api/v1/documents/docA1 ""
 check "status persisted" [ "$(json "j['status']")" = withdrawn ]
 check "SIGINT also stops cleanly" bash -c "kill -INT $SERVER_PID; wait $SERVER_PID 2>/dev/null; true"
