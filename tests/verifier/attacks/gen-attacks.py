@@ -245,6 +245,16 @@ def make_pki():
     run("openssl", "x509", "-req", "-in", f"{d}/signer.csr", "-CA", f"{d}/root.pem", "-CAkey",
         f"{d}/root.key", "-CAcreateserial", "-out", f"{d}/signer.pem", "-days", "30",
         "-extfile", f"{d}/ext.cnf")
+    # An empty CRL, so that an untouched letter can reach TOTAL-PASSED offline.
+    os.makedirs(f"{d}/crl", exist_ok=True)
+    open(f"{d}/crl/index.txt", "w").close()
+    with open(f"{d}/crl/crlnumber", "w") as f:
+        f.write("01\n")
+    with open(f"{d}/crl/ca.cnf", "w") as f:
+        f.write(f"[ca]\ndefault_ca=d\n[d]\ndatabase={d}/crl/index.txt\ncrlnumber={d}/crl/crlnumber\n"
+                "default_md=sha256\ndefault_crl_days=30\n")
+    run("openssl", "ca", "-gencrl", "-config", f"{d}/crl/ca.cnf", "-keyfile", f"{d}/root.key",
+        "-cert", f"{d}/root.pem", "-out", f"{d}/root.crl")
     return d
 
 
@@ -301,7 +311,9 @@ def attacks_on(tag, signed, other_signed):
     # --- /Contents tampering (core) ---------------------------------------------------
     hexs = signed[cs + 1:ce - 1]
     flip = bytearray(hexs)
-    pos = 200  # inside the SignerInfo, away from the length octets
+    # The last bytes of the DER are the signature value: flip one of them.
+    der_len = 4 + int(hexs[4:8], 16) if hexs[:4].lower() == b"3082" else len(hexs.rstrip(b"0")) // 2
+    pos = 2 * (der_len - 8)
     flip[pos] = ord(b"0") if flip[pos] != ord(b"0") else ord(b"1")
     emit(f"{tag}-contents-flip", signed[:cs + 1] + bytes(flip) + signed[ce - 1:], 0, 0, "core", "-")
     ocs, oce = contents_span(other_signed)
