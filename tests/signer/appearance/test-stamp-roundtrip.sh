@@ -29,13 +29,18 @@ blank_pdf() {
   python3 - "$@" <<'PY'
 import sys
 out, media, crop, rot = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+field = sys.argv[5] if len(sys.argv) > 5 else None  # an empty signature field's /Rect
 cropent = '' if crop == '-' else f' /CropBox [{crop}]'
+annots = ' /Annots [5 0 R]' if field else ''
+acro = ' /AcroForm << /Fields [5 0 R] >>' if field else ''
 objs = [
-  b'<< /Type /Catalog /Pages 2 0 R >>',
+  f'<< /Type /Catalog /Pages 2 0 R{acro} >>'.encode(),
   f'<< /Type /Pages /Kids [3 0 R] /Count 1 /Rotate {rot} >>'.encode(),
-  f'<< /Type /Page /Parent 2 0 R /MediaBox [{media}]{cropent} /Contents 4 0 R /Resources << >> >>'.encode(),
+  f'<< /Type /Page /Parent 2 0 R /MediaBox [{media}]{cropent} /Contents 4 0 R /Resources << >>{annots} >>'.encode(),
   b'<< /Length 0 >>\nstream\n\nendstream',
 ]
+if field:
+    objs.append(f'<< /FT /Sig /T (TTE_Sekretaris) /Type /Annot /Subtype /Widget /F 4 /P 3 0 R /Rect [{field}] >>'.encode())
 data = bytearray(b'%PDF-1.7\n%\xe2\xe3\xcf\xd3\n')
 offs = []
 for i, o in enumerate(objs, 1):
@@ -87,16 +92,26 @@ print(W, H, x0, y0, x1, y1, f'{left:.3f}', f'{right:.3f}')
 PY
 }
 
+# run_case LABEL MEDIA CROP ROTATE VISIBLE_W VISIBLE_H [FIELD_RECT]
+# Without FIELD_RECT: --page 1 --rect 90,140,230,90.  With it: the blank page carries
+# an empty signature field at that user-space /Rect (which must be where the reader
+# sees 90,140,230,90) and the stamp fills it via --field.
 run_case() {
-  local label="$1" media="$2" crop="$3" rot="$4" vw="$5" vh="$6"
+  local label="$1" media="$2" crop="$3" rot="$4" vw="$5" vh="$6" field="${7:-}"
   local x=90 y=140 w=230 h=90
   local in="$WORK/$label.pdf" out="$WORK/$label-signed.pdf"
-  blank_pdf "$in" "$media" "$crop" "$rot"
-  if ! sign "$in" "$out" rsa --page 1 --rect "$x,$y,$w,$h" --qr-url "$QR_BASE" \
-       --document-id "$DOC_ID" --timezone "+08:00" --reason "Uji penerimaan" >"$WORK/sign.log" 2>&1; then
-    not_ok "$label: tte sign --rect"; diag <"$WORK/sign.log"; return
+  local how=(--page 1 --rect "$x,$y,$w,$h")
+  if [ -n "$field" ]; then
+    blank_pdf "$in" "$media" "$crop" "$rot" "$field"
+    how=(--field TTE_Sekretaris)
+  else
+    blank_pdf "$in" "$media" "$crop" "$rot"
   fi
-  ok "$label: tte sign --rect"
+  if ! sign "$in" "$out" rsa "${how[@]}" --qr-url "$QR_BASE" \
+       --document-id "$DOC_ID" --timezone "+08:00" --reason "Uji penerimaan" >"$WORK/sign.log" 2>&1; then
+    not_ok "$label: tte sign ${how[*]}"; diag <"$WORK/sign.log"; return
+  fi
+  ok "$label: tte sign ${how[*]}"
   local m
   m=$(measure "$out" $x $y $w $h) || { not_ok "$label: render"; return; }
   read -r W H x0 y0 x1 y1 left right <<<"$m"
@@ -130,6 +145,9 @@ run_case rotate90  "0 0 612 792" "-"            90  792 612
 run_case rotate270 "0 0 612 792" "-"            270 792 612
 run_case cropbox   "0 0 612 792" "40 70 560 760" 0  520 690
 run_case rot90crop "0 0 612 792" "40 70 560 760" 90 690 520
+# reader 90,140 230x90 on a /Rotate 90 letter page is user [382 90 472 320]
+run_case field-rotate90 "0 0 612 792" "-" 90 792 612 "382 90 472 320"
+run_case field-normal   "0 0 612 792" "-" 0  612 792 "90 140 320 230"
 
 # --anchor on the demo letter: the stamp's top-left sits on the placeholder's top-left.
 LETTER_EXE="$TTE_BUILD_DIR/certs-example/tte-sample-letter"
