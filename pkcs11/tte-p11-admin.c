@@ -587,21 +587,14 @@ out:
 /* --- certificate import --------------------------------------------------------------- */
 
 static gboolean
-der_of(int (*i2d)(const void *, unsigned char **), const void *obj, guint8 **out, int *len)
-{
-  *out = NULL;
-  *len = i2d(obj, out);
-  return *len > 0;
-}
-
-#define DER(fn, obj, out, len) der_of((int (*)(const void *, unsigned char **))(fn), (obj), (out), (len))
-
-static gboolean
 create_cert_object(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE session, X509 *cert, const char *label,
                    const guint8 *id, gsize id_len, gboolean authority, GError **error)
 {
   guint8 *value = NULL, *subject = NULL, *issuer = NULL, *serial = NULL;
-  int value_len, subject_len, issuer_len, serial_len;
+  int value_len = i2d_X509(cert, &value);
+  int subject_len = i2d_X509_NAME(X509_get_subject_name(cert), &subject);
+  int issuer_len = i2d_X509_NAME(X509_get_issuer_name(cert), &issuer);
+  int serial_len = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert), &serial);
   CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
   CK_CERTIFICATE_TYPE ctype = CKC_X_509;
   CK_ULONG category = authority ? 2 : 1; /* CK_CERTIFICATE_CATEGORY_AUTHORITY : _TOKEN_USER */
@@ -610,10 +603,7 @@ create_cert_object(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE session, X509 *cert, 
   gboolean ok = FALSE;
   CK_RV rv;
 
-  if (!DER(i2d_X509, cert, &value, &value_len) ||
-      !DER(i2d_X509_NAME, X509_get_subject_name(cert), &subject, &subject_len) ||
-      !DER(i2d_X509_NAME, X509_get_issuer_name(cert), &issuer, &issuer_len) ||
-      !DER(i2d_ASN1_INTEGER, X509_get0_serialNumber(cert), &serial, &serial_len)) {
+  if (value_len <= 0 || subject_len <= 0 || issuer_len <= 0 || serial_len <= 0) {
     tte_set_error_openssl(error, TTE_ERROR_CRYPTO, "cannot encode certificate \"%s\"", label);
     goto out;
   } else {

@@ -40,6 +40,7 @@ typedef struct {
   CK_SESSION_HANDLE idle[TTE_LIMIT_P11_SESSIONS];
   guint n_idle;
   guint n_open;
+  guint max_open;      /* TTE_LIMIT_P11_SESSIONS, lowered when the token says CKR_SESSION_COUNT */
   guint users;         /* threads holding a session */
   gboolean recovering;
 } P11Key;
@@ -324,7 +325,7 @@ acquire(P11Key *k, CK_SESSION_HANDLE *session, CK_OBJECT_HANDLE *key, guint64 *g
       g_mutex_unlock(&k->lock);
       return ACQ_OK;
     }
-    if (k->n_open < TTE_LIMIT_P11_SESSIONS)
+    if (k->n_open < k->max_open)
       break;
     g_cond_wait(&k->cond, &k->lock);
   }
@@ -340,6 +341,12 @@ acquire(P11Key *k, CK_SESSION_HANDLE *session, CK_OBJECT_HANDLE *key, guint64 *g
   k->n_open--;
   k->users--;
   g_cond_broadcast(&k->cond);
+  if (rv == CKR_SESSION_COUNT && k->n_open > 0) {
+    /* A token with few sessions: share the ones we have instead of failing. */
+    k->max_open = k->n_open;
+    g_mutex_unlock(&k->lock);
+    return acquire(k, session, key, gen, rv_out);
+  }
   g_mutex_unlock(&k->lock);
   *rv_out = rv;
   return ACQ_FAILED;
@@ -424,7 +431,6 @@ ckr_recoverable(CK_RV rv)
   switch (rv) {
   case CKR_SESSION_HANDLE_INVALID:
   case CKR_SESSION_CLOSED:
-  case CKR_SESSION_COUNT:
   case CKR_DEVICE_REMOVED:
   case CKR_DEVICE_ERROR:
   case CKR_TOKEN_NOT_PRESENT:
@@ -578,6 +584,7 @@ tte_p11_open_signing_key(TteP11Module *m, const char *uri, TteSecret *pin, X509 
     k->pin = tte_secret_new(tte_secret_get(pin), tte_secret_len(pin), NULL);
   g_mutex_init(&k->lock);
   g_cond_init(&k->cond);
+  k->max_open = TTE_LIMIT_P11_SESSIONS;
 
   /* 2. Drop libp11's view (this closes its sessions) and connect our own. */
   g_clear_pointer(&s, tte_p11_slots_free);

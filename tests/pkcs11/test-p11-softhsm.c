@@ -4,6 +4,7 @@
  * fault-injecting module (fault-module.c). */
 #include "tte-config.h"
 #include "tte-error.h"
+#include "tte-limits.h"
 #include "tte-p11.h"
 
 #include <glib/gstdio.h>
@@ -341,6 +342,28 @@ test_errors(void)
   g_clear_error(&error);
   g_free(tte_p11_make_csr(module, uri, pin, "CN=x,NOTANATTR=y", TTE_HASH_SHA256, &error));
   g_assert_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT);
+  g_clear_error(&error);
+  {
+    g_autofree char *huge = g_strnfill(TTE_LIMIT_SUBJECT_MAX_LEN + 1, 'x');
+    g_autofree char *dn = g_strdup_printf("/CN=%s", huge);
+    g_free(tte_p11_make_csr(module, uri, pin, dn, TTE_HASH_SHA256, &error));
+    g_assert_error(error, TTE_ERROR, TTE_ERROR_LIMIT);
+    g_clear_error(&error);
+  }
+  /* Escaped separators survive: the CSR carries the literal comma. */
+  {
+    g_autofree char *pem = tte_p11_make_csr(module, uri, pin, "CN=Budi\\, S.Kom,O=Uji,C=ID",
+                                            TTE_HASH_SHA384, &error);
+    g_autoptr(BIO) bio = NULL;
+    g_autoptr(X509_REQ) req = NULL;
+    char cn[64] = "";
+    g_assert_no_error(error);
+    bio = BIO_new_mem_buf(pem, -1);
+    req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL);
+    g_assert_nonnull(req);
+    X509_NAME_get_text_by_NID(X509_REQ_get_subject_name(req), NID_commonName, cn, sizeof cn);
+    g_assert_cmpstr(cn, ==, "Budi, S.Kom");
+  }
 }
 
 /* SoftHSM2 never locks a user PIN: it only sets CKF_USER_PIN_COUNT_LOW after a failure.
