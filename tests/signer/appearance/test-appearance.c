@@ -30,6 +30,7 @@ assert_rect(const double got[4], double a, double b, double c, double d)
 }
 
 static const double letter[4] = { 0, 0, 612, 792 };
+static const double shifted[4] = { 100, 200, 712, 992 }; /* MediaBox not at the origin */
 
 /* The Form's BBox after its /Matrix must have the widget's size (no scaling when the
  * viewer fits it into /Rect). */
@@ -115,6 +116,11 @@ test_placement_cropbox(void)
   g_assert_true(sig_page_geometry_init(&g, letter, crop, 90, &error));
   g_assert_true(sig_placement_from_reader_rect(&g, 0, 0, 100, 50, &p, &error));
   assert_rect(p.rect, 512, 60, 562, 160);
+
+  /* A MediaBox away from the origin, turned 180: reader (0,0) is its top-right. */
+  g_assert_true(sig_page_geometry_init(&g, shifted, NULL, 180, &error));
+  g_assert_true(sig_placement_from_reader_rect(&g, 0, 0, 100, 50, &p, &error));
+  assert_rect(p.rect, 612, 942, 712, 992);
 
   /* A CropBox larger than the MediaBox is clipped to it. */
   g_assert_true(sig_page_geometry_init(&g, letter, wide_crop, 0, &error));
@@ -522,7 +528,7 @@ render(const char *pdf, int dpi, Raster *r, char **png_out)
   g_autofree char *png = g_strdup_printf("%s.png", prefix);
   g_autofree char *res = g_strdup_printf("%d", dpi);
   const char *argv[] = { "pdftoppm", "-cropbox", "-r", res, "-png", "-singlefile", pdf, prefix, NULL };
-  g_autofree char *out = run(argv, NULL);
+  g_free(run(argv, NULL));
 
   r->surf = cairo_image_surface_create_from_png(png);
   g_assert_cmpint(cairo_surface_status(r->surf), ==, CAIRO_STATUS_SUCCESS);
@@ -947,7 +953,7 @@ check_image_stamp(const char *img_path, const char *want_filter, const char *wan
   g_autoptr(GDateTime) t = signing_time();
   SigStamp s;
   const double rect[4] = { 60, 300, 320, 100 };
-  g_autofree char *pdf = NULL, *png = NULL, *raw = NULL;
+  g_autofree char *pdf = NULL, *raw = NULL;
   Raster r;
 
   default_stamp(&s, t, NULL);
@@ -960,7 +966,7 @@ check_image_stamp(const char *img_path, const char *want_filter, const char *wan
   g_assert_null(strstr(raw, "/Group"));
   {
     const char *argv[] = { "qpdf", "--check", pdf, NULL };
-    g_autofree char *out = run(argv, NULL);
+    g_free(run(argv, NULL));
   }
   /* The disc is drawn at the right end of the stamp (QR left, text middle, image right):
    * its centre is dark blue, not white. */
@@ -1036,7 +1042,7 @@ test_image_png_downsample(void)
 static void
 test_image_jpeg(void)
 {
-  g_autofree char *png = NULL, *pdfsrc = NULL, *prefix = NULL, *jpg = NULL;
+  g_autofree char *pdfsrc = NULL, *prefix = NULL, *jpg = NULL;
 
   if (!have_tool("pdftoppm") || !have_tool("qpdf"))
     return;
@@ -1051,7 +1057,7 @@ test_image_jpeg(void)
   prefix = g_strdup_printf("%s-jpg", pdfsrc);
   {
     const char *argv[] = { "pdftoppm", "-r", "72", "-jpeg", "-singlefile", pdfsrc, prefix, NULL };
-    g_autofree char *out = run(argv, NULL);
+    g_free(run(argv, NULL));
   }
   jpg = g_strdup_printf("%s.jpg", prefix);
   check_image_stamp(jpg, "/DCTDecode", "/DeviceRGB");
