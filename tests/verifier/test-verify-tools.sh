@@ -158,6 +158,64 @@ else
   for _ in 1 2 3 4 5; do skip "pdfsig -add-signature failed"; done
 fi
 
+# --- tte sign (the signer module), when built ------------------------------------------------------
+# fontconfig (through the stamp renderer) keeps caches until exit: third-party suppressions only.
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$SRC/tests/lsan.supp:print_suppressions=0}"
+tsign() { "$TTE" sign "$@" >/dev/null 2>tsign.err; }
+if "$TTE" sign --help >/dev/null 2>&1; then
+  tsign letter.pdf -o t-bb.pdf --key-file "$P/good.key" --cert "$P/good.pem"
+  verify t-bb.pdf --trust "$P/root.pem" --crl "$P/root.crl"
+  expect "tte sign (RSA, SHA-256): TOTAL-PASSED" 0 TOTAL-PASSED -
+  check "tte sign: ETSI.CAdES.detached at level B-B" \
+    test "$(jqv '.signatures[0] | [.subfilter, .level] | join(",")')" = "ETSI.CAdES.detached,B-B"
+  tsign letter.pdf -o t-pss.pdf --key-file "$P/good.key" --cert "$P/good.pem" --scheme rsa-pss --hash sha384
+  verify t-pss.pdf --trust "$P/root.pem" --crl "$P/root.crl"
+  expect "tte sign RSA-PSS/SHA-384: TOTAL-PASSED" 0 TOTAL-PASSED -
+  check "RSA-PSS is named" test "$(jqv '.signatures[0].signature_algorithm')" = RSASSA-PSS
+  tsign letter.pdf -o t-ec.pdf --key-file "$P/ec.key" --cert "$P/ec.pem" --hash sha512
+  verify t-ec.pdf --trust "$P/root.pem" --crl "$P/root.crl"
+  expect "tte sign ECDSA P-256/SHA-512: TOTAL-PASSED" 0 TOTAL-PASSED -
+  tsign t-bb.pdf -o t-two.pdf --key-file "$P/ec.key" --cert "$P/ec.pem" --page 1 --rect 50,50,200,60
+  verify t-two.pdf --trust "$P/root.pem" --crl "$P/root.crl"
+  check "tte sign twice: both TOTAL-PASSED, the first with an allowed signature-added change" \
+    test "$RC/$(jqv '[.signatures[0].modifications[] | select(.allowed) | .classification] | join(",")')" \
+    = "0/signature-added"
+  tsign letter.pdf -o t-cert1.pdf --key-file "$P/good.key" --cert "$P/good.pem" --certify 1
+  if pdfsig -add-signature -nssdir sql:nss -nick good t-cert1.pdf t-cert1-more.pdf >/dev/null 2>&1; then
+    verify t-cert1-more.pdf --trust "$P/root.pem" --crl "$P/root.crl"
+    expect "certified P=1, then another signature: the certification TOTAL-FAILED" 1 TOTAL-FAILED FORMAT_FAILURE
+    check "the certification signature reports DocMDP 1 and a change not allowed" \
+      test "$(jqv '.signatures[0] | [.docmdp, ([.modifications[] | select(.allowed | not)] | length > 0)] | map(tostring) | join(",")')" = "1,true"
+  else
+    skip "pdfsig cannot add a signature to the certified file"
+    skip "pdfsig cannot add a signature to the certified file"
+  fi
+  # Signature timestamps from an in-process TSA (tests/verifier/vfy-test-add-tst.c).
+  ADD_TST=${TTE_BUILD_DIR}/tests/verifier/vfy-test-add-tst
+  if [ -x "$ADD_TST" ] && "$ADD_TST" t-bb.pdf t-bt.pdf "$P/tsa.pem" "$P/tsa.key" "$(date +%s)" 2>tst.err; then
+    verify t-bt.pdf --trust "$P/root.pem" --crl "$P/root.crl"
+    expect "signature timestamp from a trusted TSA: TOTAL-PASSED" 0 TOTAL-PASSED -
+    check "B-T level, time taken from the timestamp" \
+      test "$(jqv '.signatures[0] | [.level, .time_source, .timestamp.valid] | map(tostring) | join(",")')" = "B-T,timestamp,true"
+    verify t-bt.pdf --trust "$P/other.pem" --crl "$P/root.crl"
+    check "TSA not trusted: the timestamp is ignored, the time is the claimed one" \
+      test "$(jqv '.signatures[0] | [.time_source, .timestamp.present, .timestamp.valid] | map(tostring) | join(",")')" = "claimed,true,false"
+    tsign letter.pdf -o t-exp.pdf --key-file "$P/expired.key" --cert "$P/expired.pem"
+    if "$ADD_TST" t-exp.pdf t-exp-ts.pdf "$P/tsa.pem" "$P/tsa.key" "$(date +%s)" 2>>tst.err; then
+      verify t-exp-ts.pdf --trust "$P/root.pem" --crl "$P/root.crl"
+      expect "expired signer, a timestamp proves signing after expiry: TOTAL-FAILED EXPIRED" 1 TOTAL-FAILED EXPIRED
+    else
+      skip "tte sign refused the expired certificate"
+    fi
+  else
+    for _ in 1 2 3 4; do skip "vfy-test-add-tst unavailable or failed"; done
+  fi
+  "$TTE" verify t-two.pdf --trust "$P/root.pem" --crl "$P/root.crl" >/dev/null 2>&1
+  check "visible second signature with the page comparison on: still TOTAL-PASSED" test $? = 0
+else
+  for _ in $(seq 14); do skip "tte sign is not built"; done
+fi
+
 # --- tampering and hostile files -----------------------------------------------------------------
 python3 - s-good.pdf s-tampered.pdf <<'PY'
 import sys
