@@ -31,8 +31,7 @@ sig_anchor_find(GBytes *pdf, const char *text, guint occurrence, guint *page_ind
     return FALSE;
   }
   if (g_bytes_get_size(pdf) > TTE_LIMIT_PDF_MAX_SIZE) {
-    g_set_error_literal(error, TTE_ERROR, TTE_ERROR_LIMIT,
-                        "PDF exceeds TTE_LIMIT_PDF_MAX_SIZE");
+    g_set_error_literal(error, TTE_ERROR, TTE_ERROR_LIMIT, "PDF exceeds TTE_LIMIT_PDF_MAX_SIZE");
     return FALSE;
   }
   /* poppler-glib creates its process-wide GlobalParams lazily, unguarded, when the
@@ -46,8 +45,7 @@ sig_anchor_find(GBytes *pdf, const char *text, guint occurrence, guint *page_ind
       code = TTE_ERROR_PDF_ENCRYPTED;
     else if (g_error_matches(perr, POPPLER_ERROR, POPPLER_ERROR_DAMAGED))
       code = TTE_ERROR_PDF_DAMAGED;
-    g_set_error(error, TTE_ERROR, code, "cannot search the PDF for the anchor: %s",
-                perr->message);
+    g_set_error(error, TTE_ERROR, code, "cannot search the PDF for the anchor: %s", perr->message);
     return FALSE;
   }
   n_pages = poppler_document_get_n_pages(doc);
@@ -85,11 +83,10 @@ sig_anchor_find(GBytes *pdf, const char *text, guint occurrence, guint *page_ind
   }
   g_object_unref(doc);
   if (seen == 0)
-    g_set_error(error, TTE_ERROR, TTE_ERROR_ANCHOR_NOT_FOUND, "anchor text \"%s\" not found",
-                text);
+    g_set_error(error, TTE_ERROR, TTE_ERROR_ANCHOR_NOT_FOUND, "anchor text \"%s\" not found", text);
   else
     g_set_error(error, TTE_ERROR, TTE_ERROR_ANCHOR_NOT_FOUND,
-                "anchor text \"%s\" occurs %u times; occurrence %u (0-based) does not exist",
-                text, seen, occurrence);
+                "anchor text \"%s\" occurs %u times; occurrence %u (0-based) does not exist", text,
+                seen, occurrence);
   return FALSE;
 }

@@ -40,11 +40,11 @@
 #define STAMP_MAX_FONT_SIZE 10.0
 #define STAMP_MIN_FONT_SIZE 5.0 /* still legible on a printed letter */
 #define STAMP_FONT_STEP 0.25
-#define STAMP_LEADING 1.18     /* line height / font size */
-#define STAMP_ASCENT 0.93      /* baseline below the line top, / font size */
-#define STAMP_QR_QUIET 4       /* modules of white around the symbol (ISO 18004) */
+#define STAMP_LEADING 1.18 /* line height / font size */
+#define STAMP_ASCENT 0.93  /* baseline below the line top, / font size */
+#define STAMP_QR_QUIET 4   /* modules of white around the symbol (ISO 18004) */
 #define STAMP_MIN_TEXT_WIDTH 24.0
-#define STAMP_IMAGE_DPI 300.0 /* resolution PNG stamp images are reduced to */
+#define STAMP_IMAGE_DPI 300.0   /* resolution PNG stamp images are reduced to */
 #define STAMP_QR_MIN_MODULE 0.5 /* pt: two dots at 300 dpi; smaller will not scan from paper */
 
 /* ------------------------------------------------------------------------------ */
@@ -60,8 +60,7 @@ read_file_bounded(const char *path, gsize max, const char *what, GError **error)
   fd = g_open(path, O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0) {
     int e = errno;
-    g_set_error(error, TTE_ERROR, TTE_ERROR_IO, "cannot open %s %s: %s", what, path,
-                g_strerror(e));
+    g_set_error(error, TTE_ERROR, TTE_ERROR_IO, "cannot open %s %s: %s", what, path, g_strerror(e));
     return NULL;
   }
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -70,8 +69,8 @@ read_file_bounded(const char *path, gsize max, const char *what, GError **error)
     return NULL;
   }
   if ((guint64)st.st_size > max) {
-    g_set_error(error, TTE_ERROR, TTE_ERROR_LIMIT, "%s %s is larger than %" G_GSIZE_FORMAT
-                " bytes", what, path, max);
+    g_set_error(error, TTE_ERROR, TTE_ERROR_LIMIT, "%s %s is larger than %" G_GSIZE_FORMAT " bytes",
+                what, path, max);
     close(fd);
     return NULL;
   }
@@ -92,8 +91,8 @@ read_file_bounded(const char *path, gsize max, const char *what, GError **error)
     if (n == 0)
       break;
     if (buf->len + (gsize)n > max) {
-      g_set_error(error, TTE_ERROR, TTE_ERROR_LIMIT, "%s %s is larger than %" G_GSIZE_FORMAT
-                  " bytes", what, path, max);
+      g_set_error(error, TTE_ERROR, TTE_ERROR_LIMIT,
+                  "%s %s is larger than %" G_GSIZE_FORMAT " bytes", what, path, max);
       close(fd);
       return NULL;
     }
@@ -126,14 +125,14 @@ cur_u32(TteCursor *c, guint32 *out)
 static void
 put_u16(GByteArray *a, guint v)
 {
-  guint8 b[2] = { (guint8)(v >> 8), (guint8)v };
+  guint8 b[2] = {(guint8)(v >> 8), (guint8)v};
   g_byte_array_append(a, b, 2);
 }
 
 static void
 put_u32(GByteArray *a, guint32 v)
 {
-  guint8 b[4] = { (guint8)(v >> 24), (guint8)(v >> 16), (guint8)(v >> 8), (guint8)v };
+  guint8 b[4] = {(guint8)(v >> 24), (guint8)(v >> 16), (guint8)(v >> 8), (guint8)v};
   g_byte_array_append(a, b, 4);
 }
 
@@ -209,12 +208,14 @@ sink_emit_stream(SigObjSink *sink, guint num, const char *dict, GBytes *data, GE
 /* WinAnsiEncoding (ISO 32000-1, Annex D): 0x20-0x7E ASCII, 0xA0-0xFF Latin-1, and
  * these code points in 0x80-0x9F (0 = unassigned). */
 
+// clang-format off
 static const gunichar winansi_80[32] = {
   0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
   0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0,      0x017D, 0,
   0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
   0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178,
 };
+// clang-format on
 
 static gunichar
 winansi_to_unicode(guint8 code)
@@ -250,8 +251,7 @@ utf8_to_winansi(const char *utf8, const char *what, GError **error)
   GString *out;
 
   if (!g_utf8_validate(utf8, -1, NULL)) {
-    g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT, "stamp %s is not valid UTF-8",
-                what);
+    g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT, "stamp %s is not valid UTF-8", what);
     return NULL;
   }
   nfc = g_utf8_normalize(utf8, -1, G_NORMALIZE_NFC);
@@ -355,10 +355,10 @@ ttf_parse(Ttf *t, GBytes *bytes, GError **error)
     Span *span;
     gboolean required;
   } want[] = {
-    { "head", &t->head, TRUE }, { "hhea", &t->hhea, TRUE }, { "maxp", &t->maxp, TRUE },
-    { "hmtx", &t->hmtx, TRUE }, { "loca", &t->loca, TRUE }, { "glyf", &t->glyf, TRUE },
-    { "cmap", &t->cmap, TRUE }, { "cvt ", &t->cvt, FALSE }, { "fpgm", &t->fpgm, FALSE },
-    { "prep", &t->prep, FALSE }, { "OS/2", &t->os2, FALSE },
+      {"head", &t->head, TRUE},  {"hhea", &t->hhea, TRUE}, {"maxp", &t->maxp, TRUE},
+      {"hmtx", &t->hmtx, TRUE},  {"loca", &t->loca, TRUE}, {"glyf", &t->glyf, TRUE},
+      {"cmap", &t->cmap, TRUE},  {"cvt ", &t->cvt, FALSE}, {"fpgm", &t->fpgm, FALSE},
+      {"prep", &t->prep, FALSE}, {"OS/2", &t->os2, FALSE},
   };
 
   memset(t, 0, sizeof *t);
@@ -398,20 +398,26 @@ ttf_parse(Ttf *t, GBytes *bytes, GError **error)
   if (!span_u16(&t->head, 18, &u) || u < 16 || u > 16384)
     return ttf_bad(error, "unitsPerEm out of range");
   t->units_per_em = u;
-  if (!span_u16(&t->head, 36, &u)) return ttf_bad(error, "head");
+  if (!span_u16(&t->head, 36, &u))
+    return ttf_bad(error, "head");
   t->xmin = (gint16)u;
-  if (!span_u16(&t->head, 38, &u)) return ttf_bad(error, "head");
+  if (!span_u16(&t->head, 38, &u))
+    return ttf_bad(error, "head");
   t->ymin = (gint16)u;
-  if (!span_u16(&t->head, 40, &u)) return ttf_bad(error, "head");
+  if (!span_u16(&t->head, 40, &u))
+    return ttf_bad(error, "head");
   t->xmax = (gint16)u;
-  if (!span_u16(&t->head, 42, &u)) return ttf_bad(error, "head");
+  if (!span_u16(&t->head, 42, &u))
+    return ttf_bad(error, "head");
   t->ymax = (gint16)u;
   if (!span_u16(&t->head, 50, &u) || u > 1)
     return ttf_bad(error, "bad indexToLocFormat");
   t->long_loca = (u == 1);
-  if (!span_u16(&t->hhea, 4, &u)) return ttf_bad(error, "hhea");
+  if (!span_u16(&t->hhea, 4, &u))
+    return ttf_bad(error, "hhea");
   t->ascender = (gint16)u;
-  if (!span_u16(&t->hhea, 6, &u)) return ttf_bad(error, "hhea");
+  if (!span_u16(&t->hhea, 6, &u))
+    return ttf_bad(error, "hhea");
   t->descender = (gint16)u;
   if (!span_u16(&t->hhea, 34, &u) || u == 0)
     return ttf_bad(error, "numberOfHMetrics is 0");
@@ -624,7 +630,7 @@ subset_from_ttf(const Ttf *t, const gunichar *chars_in, gsize n_chars, GError **
     }
     for (guint k = 0; k < comps->len; k++) {
       guint16 cg;
-      Span gs = { t->glyf.p + off, len };
+      Span gs = {t->glyf.p + off, len};
       if (!span_u16(&gs, g_array_index(comps, gsize, k), &cg) || cg >= t->num_glyphs) {
         ttf_bad(error, "composite glyph refers to a missing glyph");
         return NULL;
@@ -718,11 +724,11 @@ subset_from_ttf(const Ttf *t, const gunichar *chars_in, gsize n_chars, GError **
   }
 
   /* Tables in tag order (the directory must be sorted). */
-#define ADD_TABLE(name, bytes)                                   \
-  do {                                                           \
-    g_strlcpy(tables[ntables].tag, name, 5);                     \
-    tables[ntables].data = (bytes);                              \
-    ntables++;                                                   \
+#define ADD_TABLE(name, bytes)                                                                     \
+  do {                                                                                             \
+    g_strlcpy(tables[ntables].tag, name, 5);                                                       \
+    tables[ntables].data = (bytes);                                                                \
+    ntables++;                                                                                     \
   } while (0)
   ADD_TABLE("cmap", g_bytes_new(cmap->data, cmap->len));
   if (t->cvt.p != NULL)
@@ -794,10 +800,10 @@ sig_font_subset(GBytes *font, const gunichar *chars, gsize n_chars, GError **err
 
 typedef struct {
   Ttf ttf;
-  char *base_name;       /* PostScript-safe name from the file name */
-  guint16 width[256];    /* advance of each WinAnsi code, 1/1000 em */
+  char *base_name;    /* PostScript-safe name from the file name */
+  guint16 width[256]; /* advance of each WinAnsi code, 1/1000 em */
   gboolean used[256];
-  guint font_num;        /* object numbers once allocated */
+  guint font_num; /* object numbers once allocated */
 } StampFont;
 
 static void
@@ -836,8 +842,8 @@ stamp_font_load(const char *path, GError **error)
     guint g = u != 0 ? ttf_glyph_for(&f->ttf, u) : 0;
     /* Rounded, not truncated: PDF/A validators compare /Widths with the font's own
      * advance and allow one unit of difference. */
-    f->width[code] = (guint16)MIN((ttf_advance(&f->ttf, g) * 1000u + f->ttf.units_per_em / 2) /
-                                      f->ttf.units_per_em, 65535u);
+    f->width[code] = (guint16)MIN(
+        (ttf_advance(&f->ttf, g) * 1000u + f->ttf.units_per_em / 2) / f->ttf.units_per_em, 65535u);
   }
   return g_steal_pointer(&f);
 }
@@ -865,8 +871,8 @@ stamp_font_emit(StampFont *f, SigObjSink *sink, GError **error)
   g_autoptr(GString) d = g_string_new(NULL);
   g_autoptr(GString) tu = g_string_new(NULL);
   double scale = 1000.0 / f->ttf.units_per_em;
-  double bbox[4] = { f->ttf.xmin * scale, f->ttf.ymin * scale, f->ttf.xmax * scale,
-                     f->ttf.ymax * scale };
+  double bbox[4] = {f->ttf.xmin * scale, f->ttf.ymin * scale, f->ttf.xmax * scale,
+                    f->ttf.ymax * scale};
 
   for (guint code = 0; code < 256; code++) {
     if (!f->used[code])
@@ -879,8 +885,8 @@ stamp_font_emit(StampFont *f, SigObjSink *sink, GError **error)
   if (nchars == 0)
     return TRUE;
   program = sig_font_subset(f->ttf.bytes, chars, nchars, error);
-  if (program == NULL || (zprogram = flate(g_bytes_get_data(program, NULL),
-                                           g_bytes_get_size(program), error)) == NULL)
+  if (program == NULL ||
+      (zprogram = flate(g_bytes_get_data(program, NULL), g_bytes_get_size(program), error)) == NULL)
     return FALSE;
   /* Subset tag (ISO 32000-1, 9.6.4): six capitals, here a hash of the used codes so
    * that two different subsets in one file get different names. */
@@ -894,20 +900,24 @@ stamp_font_emit(StampFont *f, SigObjSink *sink, GError **error)
   file_num = sink->alloc(sink);
   tu_num = sink->alloc(sink);
 
-  g_string_append_printf(d, "<< /Type /Font /Subtype /TrueType /BaseFont /%s+%s /FirstChar %u"
-                         " /LastChar %u /Widths [", tag, f->base_name, first, last);
+  g_string_append_printf(d,
+                         "<< /Type /Font /Subtype /TrueType /BaseFont /%s+%s /FirstChar %u"
+                         " /LastChar %u /Widths [",
+                         tag, f->base_name, first, last);
   for (guint code = first; code <= last; code++)
     g_string_append_printf(d, "%s%u", code == first ? "" : " ",
                            f->used[code] ? f->width[code] : 0u);
-  g_string_append_printf(d, "] /Encoding /WinAnsiEncoding /FontDescriptor %u 0 R"
-                         " /ToUnicode %u 0 R >>", desc_num, tu_num);
+  g_string_append_printf(d,
+                         "] /Encoding /WinAnsiEncoding /FontDescriptor %u 0 R"
+                         " /ToUnicode %u 0 R >>",
+                         desc_num, tu_num);
   if (!sink->emit(sink, f->font_num, d->str, NULL, 0, error))
     return FALSE;
 
   g_string_truncate(d, 0);
   /* Flags 32 = Nonsymbolic: the WinAnsi names go through the font's (3,1) cmap. */
-  g_string_append_printf(d, "<< /Type /FontDescriptor /FontName /%s+%s /Flags 32 /FontBBox [",
-                         tag, f->base_name);
+  g_string_append_printf(d, "<< /Type /FontDescriptor /FontName /%s+%s /Flags 32 /FontBBox [", tag,
+                         f->base_name);
   append_nums(d, bbox, 4);
   g_string_append(d, "] /ItalicAngle 0 /Ascent ");
   append_num(d, f->ttf.ascender * scale);
@@ -978,7 +988,8 @@ check_pixels(guint64 w, guint64 h, GError **error)
       w * h > TTE_LIMIT_IMAGE_MAX_PIXELS) {
     g_set_error(error, TTE_ERROR, TTE_ERROR_LIMIT,
                 "stamp image of %" G_GUINT64_FORMAT " x %" G_GUINT64_FORMAT
-                " pixels exceeds TTE_LIMIT_IMAGE_MAX_PIXELS", w, h);
+                " pixels exceeds TTE_LIMIT_IMAGE_MAX_PIXELS",
+                w, h);
     return FALSE;
   }
   return TRUE;
@@ -1018,7 +1029,8 @@ load_jpeg(GBytes *bytes, StampImage *im, GError **error)
       if (prec != 8 || (ncomp != 1 && ncomp != 3)) {
         g_set_error(error, TTE_ERROR, TTE_ERROR_NOT_SUPPORTED,
                     "stamp JPEG has %u-bit samples and %u components; only 8-bit gray or "
-                    "colour (not CMYK) is supported", prec, ncomp);
+                    "colour (not CMYK) is supported",
+                    prec, ncomp);
         return FALSE;
       }
       if (!check_pixels(w, h, error))
@@ -1132,7 +1144,7 @@ load_png(GBytes *bytes, double max_w, double max_h, StampImage *im, GError **err
   for (guint y = 0; y < th; y++) {
     const guint32 *row = (const guint32 *)(const void *)(pix + (gsize)y * (gsize)stride);
     for (guint x = 0; x < tw; x++) {
-      guint8 px[3] = { (guint8)(row[x] >> 16), (guint8)(row[x] >> 8), (guint8)row[x] };
+      guint8 px[3] = {(guint8)(row[x] >> 16), (guint8)(row[x] >> 8), (guint8)row[x]};
       g_byte_array_append(out, px, gray ? 1 : 3);
     }
   }
@@ -1147,8 +1159,7 @@ load_png(GBytes *bytes, double max_w, double max_h, StampImage *im, GError **err
 
 /* Load the stamp image to be drawn within @max_w x @max_h pt. */
 static gboolean
-stamp_image_load(const SigStamp *stamp, double max_w, double max_h, StampImage *im,
-                 GError **error)
+stamp_image_load(const SigStamp *stamp, double max_w, double max_h, StampImage *im, GError **error)
 {
   g_autoptr(GBytes) bytes = NULL;
   gsize len;
@@ -1161,8 +1172,8 @@ stamp_image_load(const SigStamp *stamp, double max_w, double max_h, StampImage *
   } else {
     bytes = g_bytes_ref(stamp->image_data);
     if (g_bytes_get_size(bytes) > TTE_LIMIT_IMAGE_MAX_SIZE) {
-      g_set_error(error, TTE_ERROR, TTE_ERROR_LIMIT,
-                  "stamp image is larger than %u bytes", TTE_LIMIT_IMAGE_MAX_SIZE);
+      g_set_error(error, TTE_ERROR, TTE_ERROR_LIMIT, "stamp image is larger than %u bytes",
+                  TTE_LIMIT_IMAGE_MAX_SIZE);
       return FALSE;
     }
   }
@@ -1179,8 +1190,8 @@ stamp_image_load(const SigStamp *stamp, double max_w, double max_h, StampImage *
 gboolean
 sig_appearance_check_image(GBytes *image, guint *width, guint *height, GError **error)
 {
-  SigStamp stamp = { 0 };
-  StampImage im = { 0 };
+  SigStamp stamp = {0};
+  StampImage im = {0};
   gboolean ok;
 
   /* Its natural size (no downsampling): a box of the image's own size at 300 dpi. */
@@ -1247,8 +1258,8 @@ draw_qr(GString *cs, const char *url, double x, double y, double side, GError **
   m = side / (qr->width + 2 * STAMP_QR_QUIET);
   if (m < STAMP_QR_MIN_MODULE) {
     g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT,
-                "stamp box is too small for a scannable QR code (%d modules in %g pt)",
-                qr->width, side);
+                "stamp box is too small for a scannable QR code (%d modules in %g pt)", qr->width,
+                side);
     QRcode_free(qr);
     return FALSE;
   }
@@ -1257,8 +1268,8 @@ draw_qr(GString *cs, const char *url, double x, double y, double side, GError **
   for (guint i = 0; i < runs->len; i++) {
     const SigQrRun *r = &g_array_index(runs, SigQrRun, i);
     /* Row 0 is the top of the symbol; PDF y grows upwards. */
-    double v[4] = { x + (STAMP_QR_QUIET + r->x) * m,
-                    y + side - (STAMP_QR_QUIET + r->y + 1) * m, r->len * m, m };
+    double v[4] = {x + (STAMP_QR_QUIET + r->x) * m, y + side - (STAMP_QR_QUIET + r->y + 1) * m,
+                   r->len * m, m};
     append_nums(cs, v, 4);
     g_string_append(cs, " re\n");
   }
@@ -1271,15 +1282,15 @@ draw_qr(GString *cs, const char *url, double x, double y, double side, GError **
 /* Text and layout */
 
 static const char *const bulan[12] = {
-  "Januari", "Februari", "Maret",     "April",   "Mei",      "Juni",
-  "Juli",    "Agustus",  "September", "Oktober", "November", "Desember",
+    "Januari", "Februari", "Maret",     "April",   "Mei",      "Juni",
+    "Juli",    "Agustus",  "September", "Oktober", "November", "Desember",
 };
 
 char *
 sig_appearance_format_time(GDateTime *time, GTimeZone *tz, const char *label)
 {
-  g_autoptr(GDateTime) local = tz != NULL ? g_date_time_to_timezone(time, tz)
-                                          : g_date_time_ref(time);
+  g_autoptr(GDateTime) local =
+      tz != NULL ? g_date_time_to_timezone(time, tz) : g_date_time_ref(time);
   g_autofree char *derived = NULL;
 
   if (local == NULL) /* out of range for the zone: show the time as given */
@@ -1318,7 +1329,7 @@ typedef struct {
 typedef struct {
   StampFont *font;
   double size;
-  char *text;   /* WinAnsi, one line */
+  char *text; /* WinAnsi, one line */
 } Line;
 
 static void
@@ -1336,7 +1347,7 @@ line_clear(gpointer p)
 static void
 add_line(GArray *lines, StampFont *font, double size, const char *s, gsize n)
 {
-  Line l = { font, size, g_strndup(s, n) };
+  Line l = {font, size, g_strndup(s, n)};
   g_array_append_val(lines, l);
 }
 
@@ -1404,7 +1415,7 @@ add_para(GArray *paras, StampFont *font, double scale, guint drop, const char *p
          const char *utf8, const char *what, GError **error)
 {
   g_autofree char *full = NULL;
-  Para p = { font, scale, drop, NULL };
+  Para p = {font, scale, drop, NULL};
 
   if (utf8 == NULL || *utf8 == '\0')
     return TRUE;
@@ -1426,7 +1437,7 @@ gboolean
 sig_appearance_emit(const SigStamp *stamp, double width, double height, const double matrix[6],
                     SigObjSink *sink, guint *out_xobject_num, GError **error)
 {
-  static const double identity[6] = { 1, 0, 0, 1, 0, 0 };
+  static const double identity[6] = {1, 0, 0, 1, 0, 0};
   g_autoptr(StampFont) regular = NULL, bold_owned = NULL;
   StampFont *bold;
   g_autoptr(GArray) paras = g_array_new(FALSE, FALSE, sizeof(Para));
@@ -1435,7 +1446,7 @@ sig_appearance_emit(const SigStamp *stamp, double width, double height, const do
   g_autoptr(GString) d = g_string_new(NULL);
   g_autoptr(GBytes) zcs = NULL;
   g_autofree char *when = NULL;
-  StampImage img = { 0 };
+  StampImage img = {0};
   gboolean have_img = stamp->image_path != NULL || stamp->image_data != NULL;
   gboolean have_qr = stamp->qr_url != NULL && *stamp->qr_url != '\0';
   double pad, qr_side = 0, img_w = 0, img_h = 0, tx0, tx1, avail_h, size, total = 0;
@@ -1453,15 +1464,14 @@ sig_appearance_emit(const SigStamp *stamp, double width, double height, const do
   if (!isfinite(width) || !isfinite(height) || width < 20 || height < 10 || width > 14400 ||
       height > 14400) {
     g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT,
-                "stamp box %g x %g pt is too small (at least 20 x 10) or too large", width,
-                height);
+                "stamp box %g x %g pt is too small (at least 20 x 10) or too large", width, height);
     return FALSE;
   }
   if (matrix == NULL)
     matrix = identity;
 
-  regular = stamp_font_load(stamp->font_path != NULL ? stamp->font_path
-                                                     : SIG_APPEARANCE_DEFAULT_FONT, error);
+  regular = stamp_font_load(
+      stamp->font_path != NULL ? stamp->font_path : SIG_APPEARANCE_DEFAULT_FONT, error);
   if (regular == NULL)
     return FALSE;
   if (stamp->bold_font_path != NULL ||
@@ -1478,8 +1488,8 @@ sig_appearance_emit(const SigStamp *stamp, double width, double height, const do
   when = sig_appearance_format_time(stamp->time, stamp->time_zone, stamp->timezone_label);
   /* Who signed and when are never dropped; the rest gives way, least important first,
    * when a small existing field cannot hold everything even at the minimum size. */
-  if (!add_para(paras, regular, 0.85, 3, NULL, "Ditandatangani secara elektronik oleh:",
-                "header", error) ||
+  if (!add_para(paras, regular, 0.85, 3, NULL, "Ditandatangani secara elektronik oleh:", "header",
+                error) ||
       !add_para(paras, bold, 1.15, 0, NULL, stamp->signer_name, "name", error) ||
       !add_para(paras, regular, 1.0, 5, NULL, stamp->title, "title", error) ||
       !add_para(paras, regular, 1.0, 4, NULL, stamp->organization, "organization", error) ||
@@ -1521,8 +1531,8 @@ sig_appearance_emit(const SigStamp *stamp, double width, double height, const do
   }
   if (tx1 - tx0 < STAMP_MIN_TEXT_WIDTH) {
     g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT,
-                "stamp box %g x %g pt leaves no room for the text beside the QR code/image",
-                width, height);
+                "stamp box %g x %g pt leaves no room for the text beside the QR code/image", width,
+                height);
     goto out;
   }
 
@@ -1547,10 +1557,10 @@ sig_appearance_emit(const SigStamp *stamp, double width, double height, const do
     }
   }
   if (!fitted) {
-    g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT,
-                "stamp box %g x %g pt is too small for the signer's name and the time even at %g pt",
-                width, height,
-                STAMP_MIN_FONT_SIZE);
+    g_set_error(
+        error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT,
+        "stamp box %g x %g pt is too small for the signer's name and the time even at %g pt", width,
+        height, STAMP_MIN_FONT_SIZE);
     goto out;
   }
 
@@ -1562,7 +1572,7 @@ sig_appearance_emit(const SigStamp *stamp, double width, double height, const do
   append_num(cs, height);
   g_string_append(cs, " re f\n0.25 G 0.75 w\n");
   {
-    double v[4] = { 0.375, 0.375, width - 0.75, height - 0.75 };
+    double v[4] = {0.375, 0.375, width - 0.75, height - 0.75};
     append_nums(cs, v, 4);
   }
   g_string_append(cs, " re S\n");
@@ -1575,7 +1585,7 @@ sig_appearance_emit(const SigStamp *stamp, double width, double height, const do
   if (have_img) {
     gboolean img_right = have_qr && stamp->qr_position != SIG_QR_RIGHT;
     double ix = img_right ? tx1 + pad : (have_qr ? qr_side : 0) + pad;
-    double v[6] = { img_w, 0, 0, img_h, ix, (height - img_h) / 2 };
+    double v[6] = {img_w, 0, 0, img_h, ix, (height - img_h) / 2};
     g_string_append(cs, "q ");
     append_nums(cs, v, 6);
     g_string_append(cs, " cm /Im1 Do Q\n");
@@ -1589,7 +1599,7 @@ sig_appearance_emit(const SigStamp *stamp, double width, double height, const do
     double cur_size = 0;
     for (guint i = 0; i < lines->len; i++) {
       const Line *l = &g_array_index(lines, Line, i);
-      double tm[6] = { 1, 0, 0, 1, tx0, top - STAMP_ASCENT * l->size };
+      double tm[6] = {1, 0, 0, 1, tx0, top - STAMP_ASCENT * l->size};
       if (l->font != cur_font || l->size != cur_size) {
         g_string_append_printf(cs, "/%s ", l->font == regular ? "F1" : "F2");
         append_num(cs, l->size);
@@ -1615,12 +1625,14 @@ sig_appearance_emit(const SigStamp *stamp, double width, double height, const do
   if (have_img)
     img_num = sink->alloc(sink);
   form_num = sink->alloc(sink);
-  if (!stamp_font_emit(regular, sink, error) || (bold != regular && !stamp_font_emit(bold, sink, error)))
+  if (!stamp_font_emit(regular, sink, error) ||
+      (bold != regular && !stamp_font_emit(bold, sink, error)))
     goto out;
   if (have_img) {
-    g_string_append_printf(d, "/Type /XObject /Subtype /Image /Width %u /Height %u /ColorSpace /%s"
-                           " /BitsPerComponent 8 /Filter /%s", img.width, img.height,
-                           img.color_space, img.filter);
+    g_string_append_printf(d,
+                           "/Type /XObject /Subtype /Image /Width %u /Height %u /ColorSpace /%s"
+                           " /BitsPerComponent 8 /Filter /%s",
+                           img.width, img.height, img.color_space, img.filter);
     if (!sink_emit_stream(sink, img_num, d->str, img.data, error))
       goto out;
     g_string_truncate(d, 0);

@@ -34,7 +34,7 @@ typedef struct {
   const char *location;       /* or NULL: shown as "Lokasi: …" */
   GDateTime *time;            /* the signing time (the same instant as /M) */
   GTimeZone *time_zone;       /* zone the time is shown in; NULL = @time's own zone */
-  const char *timezone_label; /* e.g. "WITA"; NULL = WIB/WITA/WIT from the offset, else "UTC+hh:mm" */
+  const char *timezone_label; /* e.g. "WITA"; NULL = from the offset (WIB/WITA/WIT/UTC±hh:mm) */
   const char *image_path;     /* PNG or JPEG file, or NULL */
   GBytes *image_data;         /* the same from memory (used when @image_path is NULL) */
   const char *qr_url;         /* verification URL, or NULL for no QR code */

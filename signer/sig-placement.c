@@ -145,12 +145,14 @@ static void
 set_matrix(SigPlacement *p)
 {
   double w = p->width, h = p->height;
+  // clang-format off
   double m[4][6] = {
     { 1, 0, 0, 1, 0, 0 },
     { 0, 1, -1, 0, h, 0 },
     { -1, 0, 0, -1, w, h },
     { 0, -1, 1, 0, 0, w },
   };
+  // clang-format on
   memcpy(p->matrix, m[p->rotate / 90], sizeof p->matrix);
 }
 
@@ -230,8 +232,8 @@ sig_placement_anchor_box(const SigPageGeometry *geom, const double anchor[4], do
   sig_page_reader_size(geom, &pw, &ph);
   if (width > pw || height > ph) {
     g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT,
-                "stamp of %g x %g pt does not fit on the visible page (%g x %g pt)", width,
-                height, pw, ph);
+                "stamp of %g x %g pt does not fit on the visible page (%g x %g pt)", width, height,
+                pw, ph);
     return FALSE;
   }
   out[0] = CLAMP(a.x0, 0.0, pw - width);

@@ -34,7 +34,7 @@ typedef struct {
   double matrix[6]; /* the appearance Form XObject's /Matrix */
   double width;     /* the Form's /BBox is [0 0 width height]: the stamp as read */
   double height;
-  int rotate;       /* normalised page rotation, for sig_appearance_emit() */
+  int rotate; /* normalised page rotation, for sig_appearance_emit() */
 } SigPlacement;
 
 /* Build the geometry of a page.  @media_box and @crop_box are PDF rectangles as found
@@ -74,8 +74,8 @@ gboolean sig_placement_from_user_rect(const SigPageGeometry *geom, const double 
  * corner is put at the anchor's top-left corner, then the box is moved (not
  * shrunk) to lie inside the visible page.  Fails (TTE_ERROR_INVALID_ARGUMENT) when
  * the box is larger than the page.  @out is x, y, width, height. */
-gboolean sig_placement_anchor_box(const SigPageGeometry *geom, const double anchor[4],
-                                  double width, double height, double out[4],
+gboolean sig_placement_anchor_box(const SigPageGeometry *geom, const double anchor[4], double width,
+                                  double height, double out[4],
                                   GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS

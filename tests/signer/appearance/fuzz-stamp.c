@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  static const gunichar chars[] = { ' ', 'A', 'a', '0', 0xE9, 0x20AC };
+  static const gunichar chars[] = {' ', 'A', 'a', '0', 0xE9, 0x20AC};
   g_autoptr(GBytes) in = NULL;
   g_autoptr(GError) error = NULL;
 

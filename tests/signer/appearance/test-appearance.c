@@ -29,8 +29,8 @@ assert_rect(const double got[4], double a, double b, double c, double d)
   g_assert_cmpfloat_with_epsilon(got[3], d, 1e-9);
 }
 
-static const double letter[4] = { 0, 0, 612, 792 };
-static const double shifted[4] = { 100, 200, 712, 992 }; /* MediaBox not at the origin */
+static const double letter[4] = {0, 0, 612, 792};
+static const double shifted[4] = {100, 200, 712, 992}; /* MediaBox not at the origin */
 
 /* The Form's BBox after its /Matrix must have the widget's size (no scaling when the
  * viewer fits it into /Rect). */
@@ -38,7 +38,7 @@ static void
 assert_matrix_fits(const SigPlacement *p)
 {
   const double *m = p->matrix;
-  double xs[4], ys[4], bx[4] = { 0, p->width, 0, p->width }, by[4] = { 0, 0, p->height, p->height };
+  double xs[4], ys[4], bx[4] = {0, p->width, 0, p->width}, by[4] = {0, 0, p->height, p->height};
   double x0 = G_MAXDOUBLE, y0 = G_MAXDOUBLE, x1 = -G_MAXDOUBLE, y1 = -G_MAXDOUBLE;
   for (int i = 0; i < 4; i++) {
     xs[i] = m[0] * bx[i] + m[2] * by[i] + m[4];
@@ -98,8 +98,8 @@ test_placement_rotations(void)
 static void
 test_placement_cropbox(void)
 {
-  const double crop[4] = { 562, 732, 50, 60 }; /* corners in the "wrong" order on purpose */
-  const double wide_crop[4] = { -100, -100, 700, 700 };
+  const double crop[4] = {562, 732, 50, 60}; /* corners in the "wrong" order on purpose */
+  const double wide_crop[4] = {-100, -100, 700, 700};
   SigPageGeometry g;
   SigPlacement p;
   double w, h;
@@ -131,8 +131,8 @@ test_placement_cropbox(void)
 static void
 test_placement_normalise_and_errors(void)
 {
-  const double empty_crop[4] = { 700, 0, 800, 100 };
-  const double nan_box[4] = { 0, 0, NAN, 792 };
+  const double empty_crop[4] = {700, 0, 800, 100};
+  const double nan_box[4] = {0, 0, NAN, 792};
   SigPageGeometry g;
   SigPlacement p;
   GError *error = NULL;
@@ -169,7 +169,7 @@ test_placement_normalise_and_errors(void)
 static void
 test_placement_roundtrip(void)
 {
-  const double crop[4] = { 20, 30, 580, 760 };
+  const double crop[4] = {20, 30, 580, 760};
   for (int r = 0; r < 360; r += 90) {
     SigPageGeometry g;
     g_autoptr(GError) error = NULL;
@@ -187,7 +187,7 @@ test_placement_roundtrip(void)
 static void
 test_placement_field_rect(void)
 {
-  const double rect[4] = { 462, 300, 382, 100 };
+  const double rect[4] = {462, 300, 382, 100};
   SigPageGeometry g;
   SigPlacement p;
   GError *error = NULL;
@@ -199,7 +199,7 @@ test_placement_field_rect(void)
   g_assert_cmpfloat(p.height, ==, 80);
   assert_matrix_fits(&p);
   {
-    const double flat[4] = { 10, 10, 10, 50 };
+    const double flat[4] = {10, 10, 10, 50};
     g_assert_false(sig_placement_from_user_rect(&g, flat, &p, &error));
     g_assert_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT);
     g_clear_error(&error);
@@ -212,8 +212,8 @@ test_placement_anchor_box(void)
   SigPageGeometry g;
   double box[4];
   GError *error = NULL;
-  const double mid[4] = { 300, 200, 330, 212 };
-  const double corner[4] = { 580, 5, 600, 17 };
+  const double mid[4] = {300, 200, 330, 212};
+  const double corner[4] = {580, 5, 600, 17};
 
   g_assert_true(sig_page_geometry_init(&g, letter, NULL, 0, &error));
   g_assert_true(sig_placement_anchor_box(&g, mid, 200, 80, box, &error));
@@ -232,6 +232,7 @@ static void
 test_qr_runs(void)
 {
   /* 5x5: row 0 all dark, row 1 alternating, row 2 empty, row 3 two runs, row 4 last. */
+  // clang-format off
   static const guint8 m[25] = {
     1, 1, 1, 1, 1,
     1, 0, 1, 0, 1,
@@ -239,8 +240,9 @@ test_qr_runs(void)
     3, 3, 0, 1, 1, /* other bits than bit 0 do not matter */
     2, 0, 0, 0, 1,
   };
+  // clang-format on
   static const SigQrRun want[] = {
-    { 0, 0, 5 }, { 0, 1, 1 }, { 2, 1, 1 }, { 4, 1, 1 }, { 0, 3, 2 }, { 3, 3, 2 }, { 4, 4, 1 },
+      {0, 0, 5}, {0, 1, 1}, {2, 1, 1}, {4, 1, 1}, {0, 3, 2}, {3, 3, 2}, {4, 4, 1},
   };
   g_autoptr(GArray) runs = sig_qr_runs(m, 5);
 
@@ -380,8 +382,8 @@ write_pdf(TestSink *t, const double media[4], const double *crop, int rotate,
   tsink_put(t, 1, catalog);
   /* /Rotate on the Pages node: the page inherits it, as real files do. */
   {
-    g_autofree char *pages = g_strdup_printf("<< /Type /Pages /Kids [3 0 R] /Count 1 /Rotate %d >>",
-                                             rotate);
+    g_autofree char *pages =
+        g_strdup_printf("<< /Type /Pages /Kids [3 0 R] /Count 1 /Rotate %d >>", rotate);
     tsink_put(t, 2, pages);
   }
   crop_entry = c != NULL ? g_strdup_printf(" /CropBox [%s]", c) : g_strdup("");
@@ -392,12 +394,14 @@ write_pdf(TestSink *t, const double media[4], const double *crop, int rotate,
   tsink_put_stream(t, 4, "", content != NULL ? content : "");
   if (widget_rect != NULL)
     field = g_strdup_printf("<< /FT /Sig /T (Signature1) /Type /Annot /Subtype /Widget /F 4"
-                            " /P 3 0 R /Rect [%s] /AP << /N %u 0 R >> >>", r, form_num);
+                            " /P 3 0 R /Rect [%s] /AP << /N %u 0 R >> >>",
+                            r, form_num);
   else
     field = g_strdup("null");
   tsink_put(t, 5, field);
-  tsink_put(t, 6, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica"
-                  " /Encoding /WinAnsiEncoding >>");
+  tsink_put(t, 6,
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica"
+            " /Encoding /WinAnsiEncoding >>");
 
   g_array_set_size(offs, t->objs->len);
   for (guint i = 1; i < t->objs->len; i++) {
@@ -410,9 +414,11 @@ write_pdf(TestSink *t, const double media[4], const double *crop, int rotate,
     gsize xref = out->len;
     g_string_append_printf(out, "xref\n0 %u\n0000000000 65535 f \n", t->objs->len);
     for (guint i = 1; i < t->objs->len; i++)
-      g_string_append_printf(out, "%010" G_GSIZE_FORMAT " 00000 n \n", g_array_index(offs, gsize, i));
-    g_string_append_printf(out, "trailer\n<< /Size %u /Root 1 0 R >>\nstartxref\n%" G_GSIZE_FORMAT
-                           "\n%%%%EOF\n", t->objs->len, xref);
+      g_string_append_printf(out, "%010" G_GSIZE_FORMAT " 00000 n \n",
+                             g_array_index(offs, gsize, i));
+    g_string_append_printf(
+        out, "trailer\n<< /Size %u /Root 1 0 R >>\nstartxref\n%" G_GSIZE_FORMAT "\n%%%%EOF\n",
+        t->objs->len, xref);
   }
   fd = g_file_open_tmp("tte-stamp-XXXXXX.pdf", &path, &error);
   g_assert_no_error(error);
@@ -497,8 +503,8 @@ run(const char *const *argv, int *status_out)
   g_autofree char *err = NULL;
   int status = 0;
 
-  g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
-                             &err, &status, &error));
+  g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
+                             &status, &error));
   g_assert_no_error(error);
   if (status_out != NULL)
     *status_out = status;
@@ -527,7 +533,8 @@ render(const char *pdf, int dpi, Raster *r, char **png_out)
   g_autofree char *prefix = g_strdup_printf("%s-r%d", pdf, dpi);
   g_autofree char *png = g_strdup_printf("%s.png", prefix);
   g_autofree char *res = g_strdup_printf("%d", dpi);
-  const char *argv[] = { "pdftoppm", "-cropbox", "-r", res, "-png", "-singlefile", pdf, prefix, NULL };
+  const char *argv[] = {"pdftoppm",    "-cropbox", "-r",   res, "-png",
+                        "-singlefile", pdf,        prefix, NULL};
   g_free(run(argv, NULL));
 
   r->surf = cairo_image_surface_create_from_png(png);
@@ -546,7 +553,8 @@ render(const char *pdf, int dpi, Raster *r, char **png_out)
 static guint
 luma(const Raster *r, int x, int y)
 {
-  guint32 p = *(const guint32 *)(const void *)(r->data + (gsize)y * (gsize)r->stride + 4 * (gsize)x);
+  guint32 p =
+      *(const guint32 *)(const void *)(r->data + (gsize)y * (gsize)r->stride + 4 * (gsize)x);
   return (((p >> 16) & 0xFF) * 3 + ((p >> 8) & 0xFF) * 6 + (p & 0xFF)) / 10;
 }
 
@@ -592,7 +600,7 @@ test_font_subset(void)
   gsize raw_len;
   g_autoptr(GBytes) font = NULL, sub = NULL, sub2 = NULL;
   /* "Åé" need composite glyphs in DejaVu (base + accent components). */
-  const gunichar chars[] = { 'A', 'b', ' ', 0xC5, 0xE9, 0x20AC, 'A' };
+  const gunichar chars[] = {'A', 'b', ' ', 0xC5, 0xE9, 0x20AC, 'A'};
   g_autofree char *fcq = NULL;
 
   if (!g_file_get_contents(SIG_APPEARANCE_DEFAULT_FONT, &raw, &raw_len, NULL)) {
@@ -621,7 +629,7 @@ test_font_subset(void)
     g_assert_true(g_file_set_contents(tmp, g_bytes_get_data(sub, NULL),
                                       (gssize)g_bytes_get_size(sub), &error));
     {
-      const char *argv[] = { "fc-query", "--format=%{fontformat}|%{charset}", tmp, NULL };
+      const char *argv[] = {"fc-query", "--format=%{fontformat}|%{charset}", tmp, NULL};
       g_autofree char *out = run(argv, NULL);
       g_test_message("fc-query: %s", out);
       g_assert_true(g_str_has_prefix(out, "TrueType|"));
@@ -668,7 +676,7 @@ test_stamp_pdf_valid(void)
   g_autoptr(GDateTime) t = signing_time();
   g_autoptr(GTimeZone) tz = g_time_zone_new_identifier("+08:00");
   SigStamp s;
-  const double rect[4] = { 300, 100, 240, 96 };
+  const double rect[4] = {300, 100, 240, 96};
   g_autofree char *pdf = NULL;
 
   if (!have_tool("qpdf") || !have_tool("pdffonts") || !have_tool("pdftotext"))
@@ -677,7 +685,7 @@ test_stamp_pdf_valid(void)
   s.signer_name = "Baiq Nurul Aini Ramadhani Étoile, S.H.";
   pdf = make_stamped_pdf(&s, letter, NULL, 0, rect, NULL, NULL);
   {
-    const char *argv[] = { "qpdf", "--check", pdf, NULL };
+    const char *argv[] = {"qpdf", "--check", pdf, NULL};
     int status;
     g_autofree char *out = run(argv, &status);
     if (!g_spawn_check_wait_status(status, NULL))
@@ -686,7 +694,7 @@ test_stamp_pdf_valid(void)
   }
   {
     /* Both fonts embedded and subset; nothing else (no unembedded font). */
-    const char *argv[] = { "pdffonts", pdf, NULL };
+    const char *argv[] = {"pdffonts", pdf, NULL};
     g_autofree char *out = run(argv, NULL);
     g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
     guint fonts = 0;
@@ -703,7 +711,7 @@ test_stamp_pdf_valid(void)
     g_assert_cmpuint(fonts, ==, 2);
   }
   {
-    const char *argv[] = { "pdftotext", "-raw", pdf, "-", NULL };
+    const char *argv[] = {"pdftotext", "-raw", pdf, "-", NULL};
     g_autofree char *out = run(argv, NULL);
     g_assert_nonnull(strstr(out, "Ditandatangani secara elektronik oleh:"));
     g_assert_nonnull(strstr(out, "27 November 2026 14:05 WITA"));
@@ -718,7 +726,7 @@ test_stamp_qr_decodes(void)
 {
   g_autoptr(GDateTime) t = signing_time();
   SigStamp s;
-  const double rect[4] = { 50, 50, 240, 96 };
+  const double rect[4] = {50, 50, 240, 96};
   g_autofree char *pdf = NULL, *png = NULL;
   Raster r;
 
@@ -730,7 +738,7 @@ test_stamp_qr_decodes(void)
     pdf = make_stamped_pdf(&s, letter, NULL, 0, rect, NULL, NULL);
     g_assert_true(render(pdf, 150, &r, &png));
     {
-      const char *argv[] = { "zbarimg", "-q", "--raw", png, NULL };
+      const char *argv[] = {"zbarimg", "-q", "--raw", png, NULL};
       g_autofree char *out = run(argv, NULL);
       g_strchomp(out);
       g_assert_cmpstr(out, ==, s.qr_url);
@@ -756,8 +764,8 @@ static void
 test_stamp_rendered_position(gconstpointer data)
 {
   const RenderCase *rc = data;
-  const double crop[4] = { 40, 70, 560, 760 };
-  const double rect[4] = { 90, 140, 230, 90 }; /* x, y, w, h as read */
+  const double crop[4] = {40, 70, 560, 760};
+  const double rect[4] = {90, 140, 230, 90}; /* x, y, w, h as read */
   g_autoptr(GDateTime) t = signing_time();
   SigStamp s;
   SigPlacement pl;
@@ -798,7 +806,7 @@ test_stamp_rendered_position(gconstpointer data)
 
   g_assert_true(render(pdf, 150, &r, &png));
   {
-    const char *argv[] = { "zbarimg", "-q", "--xml", png, NULL };
+    const char *argv[] = {"zbarimg", "-q", "--xml", png, NULL};
     g_autofree char *out = run(argv, NULL);
     g_assert_nonnull(strstr(out, s.qr_url));
     g_assert_nonnull(strstr(out, "orientation='UP'"));
@@ -891,7 +899,7 @@ test_stamp_small_field(void)
   g_autoptr(GDateTime) t = signing_time();
   g_autoptr(GTimeZone) tz = g_time_zone_new_identifier("+08:00");
   SigStamp s;
-  const double rect[4] = { 100, 100, 150, 28 };
+  const double rect[4] = {100, 100, 150, 28};
   g_autofree char *pdf = NULL;
 
   if (!have_tool("pdftotext"))
@@ -899,7 +907,7 @@ test_stamp_small_field(void)
   default_stamp(&s, t, tz);
   pdf = make_stamped_pdf(&s, letter, NULL, 0, rect, NULL, NULL);
   {
-    const char *argv[] = { "pdftotext", "-raw", pdf, "-", NULL };
+    const char *argv[] = {"pdftotext", "-raw", pdf, "-", NULL};
     g_autofree char *out = run(argv, NULL);
     g_test_message("%s", out);
     g_assert_nonnull(strstr(out, "Iqbal"));
@@ -915,7 +923,8 @@ test_stamp_small_field(void)
 static char *
 write_png_color(int w, int h, gboolean alpha, double r, double g, double b)
 {
-  cairo_surface_t *s = cairo_image_surface_create(alpha ? CAIRO_FORMAT_ARGB32 : CAIRO_FORMAT_RGB24, w, h);
+  cairo_surface_t *s =
+      cairo_image_surface_create(alpha ? CAIRO_FORMAT_ARGB32 : CAIRO_FORMAT_RGB24, w, h);
   cairo_t *cr = cairo_create(s);
   g_autoptr(GError) error = NULL;
   char *path;
@@ -952,7 +961,7 @@ check_image_stamp(const char *img_path, const char *want_filter, const char *wan
 {
   g_autoptr(GDateTime) t = signing_time();
   SigStamp s;
-  const double rect[4] = { 60, 300, 320, 100 };
+  const double rect[4] = {60, 300, 320, 100};
   g_autofree char *pdf = NULL, *raw = NULL;
   Raster r;
 
@@ -965,7 +974,7 @@ check_image_stamp(const char *img_path, const char *want_filter, const char *wan
   g_assert_null(strstr(raw, "/SMask"));
   g_assert_null(strstr(raw, "/Group"));
   {
-    const char *argv[] = { "qpdf", "--check", pdf, NULL };
+    const char *argv[] = {"qpdf", "--check", pdf, NULL};
     g_free(run(argv, NULL));
   }
   /* The disc is drawn at the right end of the stamp (QR left, text middle, image right):
@@ -1049,14 +1058,14 @@ test_image_jpeg(void)
   /* Make a JPEG with pdftoppm from a PDF holding a big dark rectangle. */
   {
     TestSink t;
-    const double small[4] = { 0, 0, 100, 100 };
+    const double small[4] = {0, 0, 100, 100};
     tsink_init(&t, FIRST_FREE);
     pdfsrc = write_pdf(&t, small, NULL, 0, NULL, 0, "0 0 0.5 rg 10 10 80 80 re f");
     g_ptr_array_unref(t.objs);
   }
   prefix = g_strdup_printf("%s-jpg", pdfsrc);
   {
-    const char *argv[] = { "pdftoppm", "-r", "72", "-jpeg", "-singlefile", pdfsrc, prefix, NULL };
+    const char *argv[] = {"pdftoppm", "-r", "72", "-jpeg", "-singlefile", pdfsrc, prefix, NULL};
     g_free(run(argv, NULL));
   }
   jpg = g_strdup_printf("%s.jpg", prefix);
@@ -1075,29 +1084,29 @@ test_image_hostile(void)
   GError *error = NULL;
   /* A PNG header claiming 100000 x 100000 pixels: refused before any decoding. */
   static const guint8 huge_png[] = {
-    0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
-    0, 1, 0x86, 0xA0, 0, 1, 0x86, 0xA0, 8, 6, 0, 0, 0, 0, 0, 0, 0,
+      0x89, 'P',  'N',  'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R', 0,
+      1,    0x86, 0xA0, 0,   1,    0x86, 0xA0, 8,    6, 0, 0, 0,  0,   0,   0,   0,
   };
   static const guint8 trunc_png[] = {
-    0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
-    0, 0, 0, 16, 0, 0, 0, 16, 8, 6, 0, 0, 0,
+      0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0,  0, 0, 13, 'I', 'H', 'D',
+      'R',  0,   0,   0,   16,   0,    0,    0,    16, 8, 6, 0,  0,   0,
   };
   static const guint8 cmyk_jpeg[] = {
-    0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 'J', 'F', 0xFF, 0xC0, 0, 20, 8, 0, 16, 0, 16, 4,
-    1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0, 4, 0x11, 0,
+      0xFF, 0xD8, 0xFF, 0xE0, 0,    4, 'J', 'F',  0xFF, 0xC0, 0,    20, 8, 0,    16,
+      0,    16,   4,    1,    0x11, 0, 2,   0x11, 0,    3,    0x11, 0,  4, 0x11, 0,
   };
-  static const guint8 trunc_jpeg[] = { 0xFF, 0xD8, 0xFF, 0xE0, 0, 40, 'J', 'F' };
-  static const guint8 gif[] = { 'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0 };
+  static const guint8 trunc_jpeg[] = {0xFF, 0xD8, 0xFF, 0xE0, 0, 40, 'J', 'F'};
+  static const guint8 gif[] = {'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0};
   struct {
     const guint8 *data;
     gsize len;
     int code;
   } cases[] = {
-    { huge_png, sizeof huge_png, TTE_ERROR_LIMIT },
-    { trunc_png, sizeof trunc_png, TTE_ERROR_INVALID_ARGUMENT },
-    { cmyk_jpeg, sizeof cmyk_jpeg, TTE_ERROR_NOT_SUPPORTED },
-    { trunc_jpeg, sizeof trunc_jpeg, TTE_ERROR_INVALID_ARGUMENT },
-    { gif, sizeof gif, TTE_ERROR_NOT_SUPPORTED },
+      {huge_png, sizeof huge_png, TTE_ERROR_LIMIT},
+      {trunc_png, sizeof trunc_png, TTE_ERROR_INVALID_ARGUMENT},
+      {cmyk_jpeg, sizeof cmyk_jpeg, TTE_ERROR_NOT_SUPPORTED},
+      {trunc_jpeg, sizeof trunc_jpeg, TTE_ERROR_INVALID_ARGUMENT},
+      {gif, sizeof gif, TTE_ERROR_NOT_SUPPORTED},
   };
 
   tsink_init(&ts, FIRST_FREE);
@@ -1145,8 +1154,8 @@ inflate(const guint8 *data, gsize len)
   g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable();
   g_autoptr(GError) error = NULL;
 
-  g_assert_cmpint(g_output_stream_splice(out, conv, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL,
-                                         &error), >=, 0);
+  g_assert_cmpint(
+      g_output_stream_splice(out, conv, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, &error), >=, 0);
   g_assert_no_error(error);
   return g_memory_output_stream_steal_as_bytes(G_MEMORY_OUTPUT_STREAM(out));
 }
@@ -1158,8 +1167,9 @@ static void
 test_stamp_pdfa_hygiene(void)
 {
   static const char *const banned[] = {
-    "/SMask", "/Group", "/Transparency", "/ExtGState", "/BM ", "/CA ", "/ca ", "/LZWDecode",
-    "/JBIG2Decode", "/JPXDecode", "/OPI", "/PS ", "/Interpolate true", "/AA ", "/JavaScript",
+      "/SMask", "/Group", "/Transparency",     "/ExtGState",   "/BM ",
+      "/CA ",   "/ca ",   "/LZWDecode",        "/JBIG2Decode", "/JPXDecode",
+      "/OPI",   "/PS ",   "/Interpolate true", "/AA ",         "/JavaScript",
   };
   g_autoptr(GDateTime) t = signing_time();
   g_autofree char *png = write_png(64, 64, TRUE);
@@ -1264,7 +1274,7 @@ test_anchor_found(void)
   g_assert_cmpuint(page, ==, 0);
   g_test_message("anchor %g %g %g %g", r[0], r[1], r[2], r[3]);
   g_assert_cmpfloat(fabs(r[0] - 350), <, 1.5);
-  g_assert_cmpfloat(r[1], <=, 841.89 - 600 + 0.5);  /* box reaches the baseline */
+  g_assert_cmpfloat(r[1], <=, 841.89 - 600 + 0.5); /* box reaches the baseline */
   g_assert_cmpfloat(r[1], >, 841.89 - 600 - 5);    /* descender at most */
   g_assert_cmpfloat(r[3], >, 841.89 - 600 + 7);    /* cap height of 12 pt text */
   g_assert_cmpfloat(r[3], <, 841.89 - 600 + 14);
@@ -1310,7 +1320,7 @@ test_anchor_not_found(void)
 static void
 test_anchor_rotated_cropped(void)
 {
-  const double crop[4] = { 30, 50, 580, 770 };
+  const double crop[4] = {30, 50, 580, 770};
   const double ux = 300, uy = 400; /* baseline start in user space */
   TestSink t;
   g_autofree char *path = NULL, *raw = NULL, *content = NULL;
@@ -1335,8 +1345,8 @@ test_anchor_rotated_cropped(void)
   g_assert_no_error(error);
   g_assert_true(sig_page_geometry_init(&g, letter, crop, 90, &error));
   sig_page_user_to_reader(&g, ux, uy, &rx, &ry);
-  g_test_message("anchor %g %g %g %g, baseline start in reader space %g %g", r[0], r[1], r[2],
-                 r[3], rx, ry);
+  g_test_message("anchor %g %g %g %g, baseline start in reader space %g %g", r[0], r[1], r[2], r[3],
+                 rx, ry);
   g_assert_cmpfloat(fabs(r[0] - rx), <, 1.5);
   g_assert_cmpfloat(r[1], <=, ry + 0.5);
   g_assert_cmpfloat(r[1], >, ry - 5);
@@ -1349,7 +1359,7 @@ static void
 test_anchor_to_stamp(void)
 {
   g_autoptr(GBytes) pdf = cairo_letter_with_anchors(1);
-  double r[4], box[4], media[4] = { 0, 0, 595.276, 841.89 };
+  double r[4], box[4], media[4] = {0, 0, 595.276, 841.89};
   guint page;
   SigPageGeometry g;
   SigPlacement pl;
@@ -1382,8 +1392,8 @@ int
 main(int argc, char **argv)
 {
   static const RenderCase cases[] = {
-    { "normal", 0, FALSE },   { "rotate90", 90, FALSE }, { "rotate180", 180, FALSE },
-    { "rotate270", 270, FALSE }, { "cropbox", 0, TRUE }, { "rotate90-cropbox", 90, TRUE },
+      {"normal", 0, FALSE},      {"rotate90", 90, FALSE}, {"rotate180", 180, FALSE},
+      {"rotate270", 270, FALSE}, {"cropbox", 0, TRUE},    {"rotate90-cropbox", 90, TRUE},
   };
   int rc;
 
