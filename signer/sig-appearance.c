@@ -632,8 +632,7 @@ subset_from_ttf(const Ttf *t, const gunichar *chars_in, gsize n_chars, GError **
       guint16 cg;
       Span gs = {t->glyf.p + off, len};
       /* A glyph made of itself would send a renderer into recursion. */
-      if (!span_u16(&gs, g_array_index(comps, gsize, k), &cg) || cg >= t->num_glyphs ||
-          cg == g) {
+      if (!span_u16(&gs, g_array_index(comps, gsize, k), &cg) || cg >= t->num_glyphs || cg == g) {
         ttf_bad(error, "composite glyph refers to a missing glyph");
         return NULL;
       }
