@@ -275,6 +275,12 @@ check_crl(VfyTrust *t, GBytes *der, X509 *cert, X509 *issuer, gint64 sig_time, C
   if (len > TTE_LIMIT_CRL_MAX || len > G_MAXLONG)
     return;
   crl = d2i_X509_CRL(NULL, &p, (long)len);
+  if (crl == NULL && len > 10 && memcmp(g_bytes_get_data(der, NULL), "-----BEGIN", 10) == 0) {
+    /* CDPs serve DER by RFC 5280, but PEM is common enough on small CAs' web servers. */
+    g_autoptr(BIO) bio = BIO_new_mem_buf(g_bytes_get_data(der, NULL), (int)len);
+    ERR_clear_error();
+    crl = bio != NULL ? PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL) : NULL;
+  }
   if (crl == NULL || ipk == NULL)
     goto out;
   if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(cert)) != 0)

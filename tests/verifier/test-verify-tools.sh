@@ -132,6 +132,20 @@ kill "$OCSP_PID" 2>/dev/null; wait "$OCSP_PID" 2>/dev/null; OCSP_PID=
 verify s-ocspgood.pdf --trust "$P/root.pem" --online
 expect "OCSP responder gone: TRY_LATER" 2 INDETERMINATE TRY_LATER
 
+# --- CRL from the CDP (--online), served over loopback HTTP on the same port ---------------------------
+(cd "$P" && exec python3 -u -m http.server "$PORT" --bind 127.0.0.1) >http.log 2>&1 &
+OCSP_PID=$!
+for _ in $(seq 100); do
+  grep -q "Serving HTTP" http.log 2>/dev/null && break
+  sleep 0.1
+done
+verify s-good.pdf --trust "$P/root.pem" --online
+expect "CRL fetched from the CDP (--online): TOTAL-PASSED" 0 TOTAL-PASSED -
+check "the CRL is named as the revocation source" test "$(jqv '.signatures[0].revocation.source')" = crl
+verify s-revoked.pdf --trust "$P/root.pem" --online
+expect "CRL fetched from the CDP (--online): revoked signer TOTAL-FAILED REVOKED" 1 TOTAL-FAILED REVOKED
+kill "$OCSP_PID" 2>/dev/null; wait "$OCSP_PID" 2>/dev/null; OCSP_PID=
+
 # --- pdfsig (NSS) ------------------------------------------------------------------------------
 mkdir nss
 certutil -N -d sql:nss --empty-password
