@@ -224,6 +224,7 @@ tte_p11_list(TteP11Module *m, const char *uri, TteSecret *pin, GError **error)
   if (u == NULL)
     return NULL;
   g_mutex_lock(&m->lock);
+  s->module = m;
   s->ctx = m->ctx;
   if (PKCS11_enumerate_slots(m->ctx, &s->slots, &s->nslots) != 0) {
     s->slots = NULL;

@@ -402,7 +402,9 @@ recover(P11Key *k, guint64 seen, GError **error)
   k->connected = FALSE;
   g_mutex_unlock(&k->lock);
 
+  tte_p11_use_begin(k->module);
   ok = connect_key(k, &slot, &key, &session, &local);
+  tte_p11_use_end(k->module);
 
   g_mutex_lock(&k->lock);
   if (ok) {
@@ -453,6 +455,8 @@ p11_key_sign(TteSigningKey *key, TteSigScheme scheme, TteHash hash, const guint8
 {
   P11Key *k = (P11Key *)key;
 
+  /* Up to two re-opens per call: a session can be lost again right after a re-open
+   * (another part of the process released a slot list), which is no reason to fail. */
   for (int attempt = 0;; attempt++) {
     CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
     CK_OBJECT_HANDLE key_handle = CK_INVALID_HANDLE;
@@ -461,17 +465,19 @@ p11_key_sign(TteSigningKey *key, TteSigScheme scheme, TteHash hash, const guint8
     AcqResult acq = acquire(k, &session, &key_handle, &gen, &rv);
 
     if (acq == ACQ_OK) {
+      tte_p11_use_begin(k->module);
       rv = sign_raw(k, session, key_handle, scheme, hash, digest, digest_len, sig_out);
+      tte_p11_use_end(k->module);
       release(k, session, rv != CKR_OK);
       if (rv == CKR_OK)
         return TRUE;
     }
-    if (acq != ACQ_RECOVER && (attempt > 0 || !ckr_recoverable(rv))) {
+    if (acq != ACQ_RECOVER && (attempt >= 2 || !ckr_recoverable(rv))) {
       tte_p11_set_error_ckr(error, rv, "token \"%s\" could not sign with key \"%s\"",
                             k->token_label, k->key_label);
       return FALSE;
     }
-    if (acq == ACQ_RECOVER && attempt > 1) {
+    if (acq == ACQ_RECOVER && attempt >= 2) {
       g_set_error(error, TTE_ERROR, TTE_ERROR_TOKEN_NOT_FOUND, "token \"%s\" is not available",
                   k->token_label);
       return FALSE;

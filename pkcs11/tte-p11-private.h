@@ -21,10 +21,23 @@ struct TteP11Module {
    * attributes); filled lazily under @lock. */
   void *dl;
   CK_FUNCTION_LIST *fl;
+  /* Releasing a libp11 slot list calls C_CloseAllSessions, and SoftHSM2 2.6 crashes when
+   * a session is closed while another thread is inside C_Sign with it.  So signing
+   * (tte_p11_use_begin/end) and slot release exclude each other; a waiting release
+   * holds new signers back, so it cannot starve under load. */
+  GMutex use_lock;
+  GCond use_cond;
+  guint users;
+  guint closers;
 };
+
+/* Bracket calls that use sessions of a signing key (C_SignInit, C_Sign, re-login). */
+void tte_p11_use_begin(TteP11Module *m);
+void tte_p11_use_end(TteP11Module *m);
 
 /* A slot list enumerated for one purpose; the selected slot points into it. */
 typedef struct {
+  TteP11Module *module; /* borrowed */
   PKCS11_CTX *ctx;
   PKCS11_SLOT *slots;
   unsigned int nslots;

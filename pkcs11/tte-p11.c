@@ -294,6 +294,8 @@ tte_p11_module_load(const char *path, const char *const *allowlist, GError **err
   m->ref_count = 1;
   m->path = g_steal_pointer(&real);
   g_mutex_init(&m->lock);
+  g_mutex_init(&m->use_lock);
+  g_cond_init(&m->use_cond);
   m->ctx = PKCS11_CTX_new();
   /* Loading under the table lock keeps two threads from initialising one module twice. */
   if (m->ctx == NULL || PKCS11_CTX_load(m->ctx, m->path) != 0) {
@@ -301,6 +303,8 @@ tte_p11_module_load(const char *path, const char *const *allowlist, GError **err
     tte_p11_set_error(error, TTE_ERROR_MODULE_LOAD, "cannot load PKCS#11 module %s", path);
     if (m->ctx != NULL)
       PKCS11_CTX_free(m->ctx);
+    g_mutex_clear(&m->use_lock);
+    g_cond_clear(&m->use_cond);
     g_mutex_clear(&m->lock);
     g_free(m->path);
     g_free(m);
@@ -335,6 +339,8 @@ tte_p11_module_unref(TteP11Module *m)
   PKCS11_CTX_free(m->ctx);
   if (m->dl != NULL)
     dlclose(m->dl);
+  g_mutex_clear(&m->use_lock);
+  g_cond_clear(&m->use_cond);
   g_mutex_clear(&m->lock);
   g_free(m->path);
   g_free(m);
@@ -372,12 +378,45 @@ tte_p11_module_functions(TteP11Module *m, GError **error)
 /* --- slots, tokens, keys ---------------------------------------------------------- */
 
 void
+tte_p11_use_begin(TteP11Module *m)
+{
+  g_mutex_lock(&m->use_lock);
+  while (m->closers > 0)
+    g_cond_wait(&m->use_cond, &m->use_lock);
+  m->users++;
+  g_mutex_unlock(&m->use_lock);
+}
+
+void
+tte_p11_use_end(TteP11Module *m)
+{
+  g_mutex_lock(&m->use_lock);
+  if (--m->users == 0)
+    g_cond_broadcast(&m->use_cond);
+  g_mutex_unlock(&m->use_lock);
+}
+
+void
 tte_p11_slots_free(TteP11Slots *s)
 {
+  TteP11Module *m;
+
   if (s == NULL)
     return;
-  if (s->slots != NULL)
+  m = s->module;
+  if (s->slots != NULL) {
+    /* Closers are serialised by m->lock (held by every caller), so one at a time. */
+    g_mutex_lock(&m->use_lock);
+    m->closers++;
+    while (m->users > 0)
+      g_cond_wait(&m->use_cond, &m->use_lock);
+    g_mutex_unlock(&m->use_lock);
     PKCS11_release_all_slots(s->ctx, s->slots, s->nslots);
+    g_mutex_lock(&m->use_lock);
+    m->closers--;
+    g_cond_broadcast(&m->use_cond);
+    g_mutex_unlock(&m->use_lock);
+  }
   g_free(s);
 }
 
@@ -395,6 +434,7 @@ enumerate(TteP11Module *m, GError **error)
 {
   g_autoptr(TteP11Slots) s = g_new0(TteP11Slots, 1);
 
+  s->module = m;
   s->ctx = m->ctx;
   if (PKCS11_enumerate_slots(m->ctx, &s->slots, &s->nslots) != 0) {
     s->slots = NULL;

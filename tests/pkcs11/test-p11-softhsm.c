@@ -272,6 +272,18 @@ test_threads(void)
     w[i] = (Worker){ key, i, 0 };
     t[i] = g_thread_new("signer", worker, &w[i]);
   }
+  /* Meanwhile the administrator lists the token and another key is opened and closed:
+   * libp11 closes every session of the slot each time, and the signers must ride
+   * through it (re-open) without a single failed signature. */
+  for (guint i = 0; i < 6; i++) {
+    g_autoptr(GPtrArray) tokens = tte_p11_list(module, "pkcs11:token=" TOKEN, pin, &error);
+    g_autoptr(TteSigningKey) other = NULL;
+    g_assert_no_error(error);
+    other = tte_p11_open_signing_key(module, "pkcs11:token=" TOKEN ";object=k-p256", pin, NULL,
+                                     NULL, &error);
+    g_assert_no_error(error);
+    g_usleep(50 * 1000);
+  }
   for (guint i = 0; i < N_THREADS; i++) {
     g_thread_join(t[i]);
     g_assert_cmpuint(w[i].failures, ==, 0);
