@@ -803,6 +803,7 @@ typedef struct {
   Ttf ttf;
   char *base_name;    /* PostScript-safe name from the file name */
   guint16 width[256]; /* advance of each WinAnsi code, 1/1000 em */
+  gboolean has[256];  /* the font has a real glyph (not .notdef) for the code */
   gboolean used[256];
   guint font_num; /* object numbers once allocated */
 } StampFont;
@@ -841,6 +842,7 @@ stamp_font_load(const char *path, GError **error)
   for (guint code = 0; code < 256; code++) {
     gunichar u = winansi_to_unicode((guint8)code);
     guint g = u != 0 ? ttf_glyph_for(&f->ttf, u) : 0;
+    f->has[code] = g != 0;
     /* Rounded, not truncated: PDF/A validators compare /Widths with the font's own
      * advance and allow one unit of difference. */
     f->width[code] = (guint16)MIN(
@@ -1430,6 +1432,10 @@ add_para(GArray *paras, StampFont *font, double scale, guint drop, const char *p
   p.text = utf8_to_winansi(full, what, error);
   if (p.text == NULL)
     return FALSE;
+  /* PDF/A-2 forbids drawing .notdef: a character the font lacks becomes '?'. */
+  for (guint8 *c = (guint8 *)p.text; *c != 0; c++)
+    if (!font->has[*c])
+      *c = font->has['?'] ? '?' : ' ';
   g_array_append_val(paras, p);
   return TRUE;
 }

@@ -917,6 +917,48 @@ test_stamp_small_field(void)
   drop_file(pdf);
 }
 
+/* With a font that lacks a character, the stamp draws '?' instead of .notdef (which
+ * PDF/A-2 forbids).  The font here is one of our own subsets: A, b, space and '?'. */
+static void
+test_stamp_missing_glyphs(void)
+{
+  static const gunichar have[] = {'A', 'b', ' ', '?', '0', '1', '2', '6', ':', 'N'};
+  g_autoptr(GDateTime) t = signing_time();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *raw = NULL, *font_path = NULL, *pdf = NULL;
+  gsize raw_len;
+  g_autoptr(GBytes) font = NULL, sub = NULL;
+  SigStamp s;
+  const double rect[4] = {50, 50, 300, 100};
+  int fd;
+
+  if (!have_tool("pdftotext"))
+    return;
+  if (!g_file_get_contents(SIG_APPEARANCE_DEFAULT_FONT, &raw, &raw_len, NULL)) {
+    g_test_skip("DejaVuSans.ttf not installed (package fonts-dejavu-core)");
+    return;
+  }
+  font = g_bytes_new_take(g_steal_pointer(&raw), raw_len);
+  sub = sig_font_subset(font, have, G_N_ELEMENTS(have), &error);
+  g_assert_no_error(error);
+  fd = g_file_open_tmp("tte-font-XXXXXX.ttf", &font_path, &error);
+  g_assert_no_error(error);
+  close(fd);
+  g_assert_true(g_file_set_contents(font_path, g_bytes_get_data(sub, NULL),
+                                    (gssize)g_bytes_get_size(sub), &error));
+  default_stamp(&s, t, NULL);
+  s.signer_name = "Abz Ab";
+  s.font_path = font_path;
+  pdf = make_stamped_pdf(&s, letter, NULL, 0, rect, NULL, NULL);
+  {
+    const char *argv[] = {"pdftotext", "-raw", pdf, "-", NULL};
+    g_autofree char *out = run(argv, NULL);
+    g_assert_nonnull(strstr(out, "Ab? Ab"));
+  }
+  g_unlink(font_path);
+  drop_file(pdf);
+}
+
 /* ------------------------------------------------------------------------------ */
 /* images */
 
@@ -1416,6 +1458,7 @@ main(int argc, char **argv)
   g_test_add_func("/signer/appearance/fit-and-errors", test_stamp_fit_and_errors);
   g_test_add_func("/signer/appearance/small-field", test_stamp_small_field);
   g_test_add_func("/signer/appearance/pdfa-hygiene", test_stamp_pdfa_hygiene);
+  g_test_add_func("/signer/appearance/missing-glyphs", test_stamp_missing_glyphs);
   g_test_add_func("/signer/appearance/image-png", test_image_png);
   g_test_add_func("/signer/appearance/image-png-downsample", test_image_png_downsample);
   g_test_add_func("/signer/appearance/image-jpeg", test_image_jpeg);
