@@ -9,7 +9,9 @@
  * /FontFile2, WinAnsiEncoding, /ToUnicode), images are opaque (alpha is flattened onto
  * white, no /SMask), no transparency group, no /ExtGState, colours DeviceGray (text,
  * QR, frame) and DeviceGray/DeviceRGB (images; an RGB image needs the RGB output
- * intent that nearly every PDF/A file carries).
+ * intent that nearly every PDF/A file carries), and no .notdef glyph is drawn (a
+ * character the font lacks shows as '?').  PNG images are re-encoded at no more than
+ * 300 dpi at the size they are drawn; JPEG goes in unchanged (/DCTDecode).
  */
 #pragma once
 
