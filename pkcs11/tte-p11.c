@@ -126,6 +126,9 @@ ckr_hint(unsigned long rv)
   }
 }
 
+static void set_error_va(GError **error, int code, unsigned long ckr, const char *detail,
+                         const char *fmt, va_list ap) G_GNUC_PRINTF(5, 0);
+
 static void
 set_error_va(GError **error, int code, unsigned long ckr, const char *detail, const char *fmt,
              va_list ap)

@@ -279,6 +279,7 @@ test_threads(void)
     g_autoptr(GPtrArray) tokens = tte_p11_list(module, "pkcs11:token=" TOKEN, pin, &error);
     g_autoptr(TteSigningKey) other = NULL;
     g_assert_no_error(error);
+    g_assert_cmpuint(tokens->len, ==, 1);
     other = tte_p11_open_signing_key(module, "pkcs11:token=" TOKEN ";object=k-p256", pin, NULL,
                                      NULL, &error);
     g_assert_no_error(error);
