@@ -1329,10 +1329,16 @@ objstm_key(guint stm, guint obj, guint idx)
 }
 
 static gboolean
+in_use(GHashTable *map, guint num)
+{
+  const XrefEntry *e = g_hash_table_lookup(map, GUINT_TO_POINTER(num));
+  return e != NULL && e->kind != XE_FREE;
+}
+
+static gboolean
 existed_signed(Judge *j, guint num)
 {
-  const XrefEntry *e = g_hash_table_lookup(j->signed_map, GUINT_TO_POINTER(num));
-  return e != NULL && e->kind != XE_FREE;
+  return in_use(j->signed_map, num);
 }
 
 static guint
@@ -2249,7 +2255,7 @@ vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, VfyMdpLevel
       }
       if (e->kind == XE_FREE) {
         if (prev != NULL && prev->kind != XE_FREE &&
-            existed_signed(&(Judge){ .signed_map = signed_map }, e->num))
+            in_use(signed_map, e->num))
           add_change(&f, "object-freed", FALSE, e->num, prev->gen, rev, NULL);
       } else if (e->kind == XE_USED) {
         if (e->f2 >= len) {

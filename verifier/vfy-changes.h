@@ -45,7 +45,11 @@ typedef struct {
  * GPtrArray of VfyChange* (empty when nothing changed after signing), or NULL with
  * @error (TTE_ERROR_FORMAT or TTE_ERROR_LIMIT naming the limit) when the structure
  * cannot be analysed — which the caller must treat as a failure, never as "no changes".
- * @limits may be NULL for the defaults. */
+ * @limits may be NULL for the defaults.
+ * VfyChange.revision counts the revisions appended after the signed one (1 = the first
+ * update after signing).  Findings not about one object (trailing data, an xref-only
+ * revision, a broken chain) have obj_num 0.  The classifications and the whitelist are
+ * described in docs/attacks.md. */
 GPtrArray *vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, VfyMdpLevel mdp,
                                const VfyChangeLimits *limits,
                                GError **error) G_GNUC_WARN_UNUSED_RESULT;

@@ -267,22 +267,28 @@ def podofo_sign(src, dst, pki, visible=True):
     run(*args)
 
 
-def tte_sign(src, dst, pki):
+def tte_sign(src, dst, pki, *extra):
     tte = os.path.join(os.environ.get("TTE_BUILD_DIR", ""), "api", "tte")
     if not os.access(tte, os.X_OK):
         return False
     try:
-        run(tte, "sign", src, "-o", dst, "--key-file", f"{pki}/signer.key", "--cert", f"{pki}/signer.pem")
+        run(tte, "sign", src, "-o", dst, "--key-file", f"{pki}/signer.key", "--cert", f"{pki}/signer.pem",
+            *extra)
     except (subprocess.CalledProcessError, OSError):
         return False
     return os.path.exists(dst)
 
 
-def emit(name, data, signed_len, mdp, domain, expect):
+def emit(name, data, signed_len, mdp, domain, expect, certified=0):
+    if data is None:
+        sys.stderr.write(f"{name}: does not fit this signer's layout, skipped\n")
+        return
+    """certified=1: the file really carries that DocMDP level (made by `tte sign
+    --certify`), so the whole verifier must name the same classification."""
     path = os.path.join(OUT, name + ".pdf")
     with open(path, "wb") as f:
         f.write(data)
-    INDEX.append((name, path, signed_len, mdp, domain, expect))
+    INDEX.append((name, path, signed_len, mdp, domain, expect, certified))
 
 
 # --------------------------------------------------------------------------- attacks
@@ -299,11 +305,17 @@ def attacks_on(tag, signed, other_signed):
     # --- ByteRange tampering (core) ---------------------------------------------------
     def with_br(vals):
         txt = b"/ByteRange [" + b" ".join(b"%d" % v for v in vals) + b"]"
+        if len(txt) > len(m.group(0)):
+            # The writer left no room (tte writes the exact width): drop the spaces after
+            # the key and the bracket, as long as the text still fits.
+            txt = b"/ByteRange[" + b" ".join(b"%d" % v for v in vals) + b"]"
+        if len(txt) > len(m.group(0)):
+            return None
         return signed[:m.start()] + same_len(m.group(0), txt) + signed[m.end():]
     emit(f"{tag}-br-shift", with_br([0, br[1] + 1, br[2] + 1, br[3] - 1]), 0, 0, "core", "-")
     emit(f"{tag}-br-shrink", with_br([0, br[1], br[2], br[3] - 10]), 0, 0, "core", "-")
     emit(f"{tag}-br-extend", with_br([0, br[1], br[2], br[3] + 10]) + b"\n%%pad\n\n", 0, 0, "core", "-")
-    emit(f"{tag}-br-beyond-eof", with_br([0, br[1], br[2], br[3] + 100000]), 0, 0, "core", "-")
+    emit(f"{tag}-br-beyond-eof", with_br([0, br[1], br[2], br[3] + 9000]), 0, 0, "core", "-")
     emit(f"{tag}-br-three", with_br([0, br[1], br[2]]), 0, 0, "core", "-")
     emit(f"{tag}-br-five", with_br([0, br[1], br[2], br[3], 0]), 0, 0, "core", "-")
     emit(f"{tag}-br-negative", with_br([-1, br[1] + 1, br[2], br[3]]), 0, 0, "core", "-")
@@ -367,8 +379,10 @@ def attacks_on(tag, signed, other_signed):
         6: stream(b"1 1 1 rg 60 680 300 20 re f 0 0 0 rg BT /F1 11 Tf 72 688 Td (Biaya perjalanan: Rp 95.000.000) Tj ET",
                   b"/Type /XObject /Subtype /Form /BBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> ")}),
         L, 0, "changes", "resources-changed")
-    # a reference that pointed at nothing when signed is filled in afterwards.
-    emit(f"{tag}-shadow-dangling-ref", append_update(signed, {
+    # a reference that pointed at nothing when signed is filled in afterwards (only when
+    # the signer kept the dangling reference: `tte sign` drops it, which defeats this).
+    if b"30 0 R" in get_obj(signed, page):
+      emit(f"{tag}-shadow-dangling-ref", append_update(signed, {
         30: stream(b"1 1 1 rg 60 680 300 20 re f 0 0 0 rg BT /F1 11 Tf 72 688 Td (Biaya perjalanan: Rp 95.000.000) Tj ET",
                    b"/Type /XObject /Subtype /Form /BBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> ")}),
         L, 0, "changes", "unexplained-change")
@@ -482,6 +496,55 @@ def controls(tag, signed, pki):
     os.unlink(dst)
 
 
+def certified_attacks(pki):
+    """Letters certified by `tte sign --certify=N`: the DocMDP level is real."""
+    letter = os.path.join(OUT, "letter.pdf")
+    for level in (1, 2, 3):
+        dst = os.path.join(OUT, f"tte-certified-p{level}.pdf")
+        if not tte_sign(letter, dst, pki, f"--certify={level}"):
+            return
+    def load(level):
+        with open(os.path.join(OUT, f"tte-certified-p{level}.pdf"), "rb") as f:
+            return f.read()
+    def podofo_on(data, name, visible):
+        src = os.path.join(OUT, f"{name}-in.pdf")
+        dst = os.path.join(OUT, f"{name}-out.pdf")
+        with open(src, "wb") as f:
+            f.write(data)
+        podofo_sign(src, dst, pki, visible=visible)
+        with open(dst, "rb") as f:
+            out = f.read()
+        os.unlink(src)
+        os.unlink(dst)
+        return out
+    p1, p2, p3 = load(1), load(2), load(3)
+    emit("tte-certified-p1-control", p1, len(p1), 1, "control", "-", 1)
+    # P1: a later approval signature is already a forbidden change.
+    emit("tte-certified-p1-second-signature", podofo_on(p1, "c1", False), len(p1), 1, "changes",
+         "signature-added", 1)
+    # P2: an invisible approval signature is what P2 permits ...
+    emit("tte-certified-p2-second-signature", podofo_on(p2, "c2", False), len(p2), 2, "control",
+         "signature-added", 1)
+    # ... a visible one in a new field is the Sneaky Signature.
+    emit("tte-certified-p2-sneaky-signature", podofo_on(p2, "c2v", True), len(p2), 2, "changes",
+         "signature-field-after-certification", 1)
+    # P3: an overlay annotation (Evil Annotation) over the certified text.
+    page = page_obj(p3)
+    nxt = max_obj(p3) + 1
+    ap = stream(b"1 1 1 rg 0 0 300 20 re f 0 0 0 rg BT /Helv 11 Tf 2 6 Td (Biaya perjalanan: Rp 95.000.000) Tj ET",
+                b"/Type /XObject /Subtype /Form /BBox [0 0 300 20] /Resources << /Font << /Helv 3 0 R >> >> ")
+    annot = (b"<< /Type /Annot /Subtype /FreeText /Rect [60 680 360 700] /F 4 /P %d 0 R /AP << /N %d 0 R >> "
+             b"/DA (/Helv 11 Tf 0 g) /Contents (x) >>" % (page, nxt + 1))
+    emit("tte-certified-p3-evil-annotation", append_update(p3, {
+        nxt: annot, nxt + 1: ap, page: add_to_annots(get_obj(p3, page), b"%d 0 R" % nxt)}), len(p3), 3,
+        "changes", "annotation-overlay-added", 1)
+    # P3: a sticky note is what P3 permits.
+    note = b"<< /Type /Annot /Subtype /Text /Rect [20 800 40 820] /F 4 /P %d 0 R /Contents (Catatan) >>" % page
+    emit("tte-certified-p3-sticky-note", append_update(p3, {
+        nxt: note, page: add_to_annots(get_obj(p3, page), b"%d 0 R" % nxt)}), len(p3), 3, "control",
+        "annotation-added", 1)
+
+
 def main():
     pki = make_pki()
     plain, _ = build_pdf(letter_plain())
@@ -504,6 +567,7 @@ def main():
             tsigned = f.read()
         try:
             attacks_on("tte", tsigned, signed)
+            certified_attacks(pki)
         except (AssertionError, ValueError, AttributeError, KeyError) as e:
             # tte may write xref streams, which this generator does not parse (yet).
             sys.stderr.write(f"tte-signed letter: attacks skipped: {e}\n")
