@@ -14,7 +14,7 @@ PACKAGES=(
   libssl-dev openssl libp11-dev p11-kit libp11-kit-dev softhsm2 opensc
   libqpdf-dev qpdf libpoppler-glib-dev poppler-utils libcairo2-dev
   libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libqrencode-dev libsqlite3-dev sqlite3
-  libglib2.0-dev fonts-dejavu-core
+  libglib2.0-dev fonts-dejavu-core fontconfig
   mupdf-tools libnss3-tools zbar-tools libpodofo-utils curl
 )
 BENCH_PACKAGES=(hyperfine time)

@@ -41,6 +41,8 @@
 #define TTE_LIMIT_VISUAL_DIFF_PAGES      50u     /* pages rendered for the visual comparison (config) */
 #define TTE_LIMIT_IMAGE_MAX_SIZE         (8u << 20)  /* bytes of a stamp image (PNG/JPEG) */
 #define TTE_LIMIT_IMAGE_MAX_PIXELS       (4096u * 4096u)
+#define TTE_LIMIT_FONT_MAX_SIZE          (32u << 20) /* bytes of a stamp font file */
+#define TTE_LIMIT_QR_URL_MAX_LEN         2048u   /* bytes of the verification URL in the QR code */
 
 /* --- service ------------------------------------------------------------------ */
 #define TTE_LIMIT_HTTP_BODY_MAX          (G_GUINT64_CONSTANT(50) << 20) /* request body (config) */
