@@ -27,15 +27,6 @@
 #include "tte-error.h"
 #include "tte-limits.h"
 
-/* Caps this module needs that tte-limits.h does not have yet (they move there when
- * the owner of common/ adds them; the #ifndef lets that happen without an edit here). */
-#ifndef TTE_LIMIT_FONT_MAX_SIZE
-#define TTE_LIMIT_FONT_MAX_SIZE (32u << 20) /* bytes of a stamp font file */
-#endif
-#ifndef TTE_LIMIT_QR_URL_MAX_LEN
-#define TTE_LIMIT_QR_URL_MAX_LEN 2048u /* bytes of the verification URL in the QR code */
-#endif
-
 /* Layout constants (points unless said otherwise). */
 #define STAMP_MAX_FONT_SIZE 10.0
 #define STAMP_MIN_FONT_SIZE 5.0 /* still legible on a printed letter */
