@@ -159,6 +159,28 @@ tte_p11_set_error(GError **error, int fallback_code, const char *fmt, ...)
   va_end(ap);
 }
 
+/* Like tte_p11_set_error, but @code wins over the CKR mapping (module loading: a
+ * CKR_GENERAL_ERROR from C_Initialize is a load failure, not a token one). */
+static void set_error_forced(GError **error, int code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+static void
+set_error_forced(GError **error, int code, const char *fmt, ...)
+{
+  /* Only the last queued error: the module's own OpenSSL may leave unrelated noise
+   * (SoftHSM2 probing for the rdrand engine) on the queue while it initialises. */
+  unsigned long last = ERR_peek_last_error();
+  char detail[256] = "";
+  unsigned long ckr;
+  va_list ap;
+
+  if (last != 0)
+    ERR_error_string_n(last, detail, sizeof detail);
+  ckr = tte_p11_drain_errors(NULL);
+  va_start(ap, fmt);
+  set_error_va(error, code, ckr, detail, fmt, ap);
+  va_end(ap);
+}
+
 void
 tte_p11_set_error_ckr(GError **error, unsigned long rv, const char *fmt, ...)
 {
@@ -299,11 +321,14 @@ tte_p11_module_load(const char *path, const char *const *allowlist, GError **err
   g_mutex_init(&m->lock);
   g_mutex_init(&m->use_lock);
   g_cond_init(&m->use_cond);
+  /* Only errors of this load should end up in the message. */
+  tte_openssl_clear_errors();
   m->ctx = PKCS11_CTX_new();
   /* Loading under the table lock keeps two threads from initialising one module twice. */
   if (m->ctx == NULL || PKCS11_CTX_load(m->ctx, m->path) != 0) {
     G_UNLOCK(modules);
-    tte_p11_set_error(error, TTE_ERROR_MODULE_LOAD, "cannot load PKCS#11 module %s", path);
+    set_error_forced(error, TTE_ERROR_MODULE_LOAD,
+                     "cannot load PKCS#11 module %s (for SoftHSM2, check SOFTHSM2_CONF)", path);
     if (m->ctx != NULL)
       PKCS11_CTX_free(m->ctx);
     g_mutex_clear(&m->use_lock);

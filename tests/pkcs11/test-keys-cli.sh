@@ -89,6 +89,7 @@ expect_code KEY_NOT_FOUND "missing key" "$TTE" keys csr 'pkcs11:token=cli-test;o
 expect_code INVALID_ARGUMENT "pin-value in the URI" "$TTE" keys list 'pkcs11:token=cli-test?pin-value=2468-cli'
 grep -q "2468-cli" err && nok "pin-value not echoed" || ok "pin-value not echoed"
 expect_code MODULE_NOT_ALLOWED "module outside the allowlist" "$TTE" keys list --module /lib/x86_64-linux-gnu/libc.so.6
+SOFTHSM2_CONF=/nonexistent.conf expect_code MODULE_LOAD "module that fails to initialise" "$TTE" keys list
 TTE_PKCS11_ALLOWED_MODULES=/nonexistent.so expect_code MODULE_NOT_ALLOWED "allowlist from the environment" "$TTE" keys list
 
 echo "1..$n"
