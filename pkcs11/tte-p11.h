@@ -4,6 +4,15 @@
  * ("pkcs11:token=opd-kominfo;object=sekretaris-2026;id=%01"), selected by token label /
  * serial and object label / ID — never by slot number.  A module is loaded once per
  * process and shared; all functions are safe to call from several threads.
+ *
+ * How (details in the .c files): lookup, listing, CSR and import go through libp11 under
+ * a per-module lock; key generation, certificate import and signing call the module's
+ * own function list.  A signing key keeps its own pool of up to TTE_LIMIT_P11_SESSIONS
+ * sessions and re-opens itself (token found again by label/serial, PIN again, key by
+ * ID, a test signature) when a session, the login or the token is lost.  Because PKCS#11
+ * login state is shared by the whole process, a PIN is checked against a keyed hash of
+ * the one that logged the token in, so a wrong PIN fails even while the token is logged
+ * in for someone else.
  */
 #pragma once
 
