@@ -4,7 +4,8 @@
 #                            signers: good (RSA), ec (P-256), expired, revoked (revoked
 #                            at once), ocspgood/ocsprevoked (AIA -> 127.0.0.1:OCSP_PORT),
 #                            nosign (keyUsage keyEncipherment only); root.crl after the
-#                            revocations.  Each signer X has X.pem, X.key, X.p12 (pass "test").
+#                            revocations.  sub (a sub CA) with subsigner (+ sub.crl);
+#                            subrevoked (a sub CA the root revoked) with subsigner2 (+ subrevoked.crl).  Each signer X has X.pem, X.key, X.p12 (pass "test").
 #   pki_letter FILE          a one-page unsigned letter (PDF 1.7, classic xref)
 
 pki_conf() {
@@ -40,6 +41,25 @@ basicConstraints = critical, CA:true
 keyUsage = critical, keyCertSign, cRLSign
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
+[ v3_subca ]
+basicConstraints = critical, CA:true, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[ sub ]
+dir = $d/sub
+database = $d/sub/index.txt
+new_certs_dir = $d/sub/newcerts
+serial = $d/sub/serial
+crlnumber = $d/sub/crlnumber
+certificate = $d/sub.pem
+private_key = $d/sub.key
+default_md = sha256
+default_days = 365
+default_crl_days = 7
+policy = any
+unique_subject = no
+copy_extensions = none
 [ v3_signer ]
 basicConstraints = critical, CA:false
 keyUsage = critical, digitalSignature, nonRepudiation
@@ -110,6 +130,25 @@ pki_make() {
   pki_issue "$d" ocsprevoked v3_signer_ocsp rsa
   pki_issue "$d" ocsp v3_ocsp rsa
   pki_issue "$d" tsa v3_tsa rsa
+  # A sub CA under the root, one signer under it; and a second sub CA that the root revokes.
+  mkdir -p "$d/sub/newcerts"
+  : > "$d/sub/index.txt"
+  echo 2000 > "$d/sub/serial"
+  echo 2000 > "$d/sub/crlnumber"
+  pki_issue "$d" sub v3_subca rsa
+  pki_issue "$d" subrevoked v3_subca rsa
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$d/subsigner.key" 2>/dev/null
+  openssl req -new -key "$d/subsigner.key" -subj "/CN=TTE Test subsigner/O=Pemerintah Kota Contoh/C=ID" \
+    -out "$d/subsigner.csr" -config "$d/ca.cnf" 2>/dev/null
+  openssl ca -batch -config "$d/ca.cnf" -name sub -extensions v3_signer -in "$d/subsigner.csr" \
+    -out "$d/subsigner.pem" -notext >/dev/null 2>&1
+  openssl ca -batch -config "$d/ca.cnf" -name sub -gencrl -out "$d/sub.crl" >/dev/null 2>&1
+  # The same signer key certified by the revoked sub CA (cert and CRL signed with its key).
+  sed "s|$d/sub.pem|$d/subrevoked.pem|; s|$d/sub.key|$d/subrevoked.key|" "$d/ca.cnf" > "$d/ca-subrevoked.cnf"
+  openssl ca -batch -config "$d/ca-subrevoked.cnf" -name sub -extensions v3_signer -in "$d/subsigner.csr" \
+    -out "$d/subsigner2.pem" -notext >/dev/null 2>&1
+  openssl ca -batch -config "$d/ca-subrevoked.cnf" -name sub -gencrl -out "$d/subrevoked.crl" >/dev/null 2>&1
+  openssl ca -batch -config "$d/ca.cnf" -revoke "$d/subrevoked.pem" >/dev/null 2>&1
   openssl ca -batch -config "$d/ca.cnf" -revoke "$d/revoked.pem" >/dev/null 2>&1
   openssl ca -batch -config "$d/ca.cnf" -revoke "$d/ocsprevoked.pem" >/dev/null 2>&1
   openssl ca -batch -config "$d/ca.cnf" -gencrl -out "$d/root.crl" >/dev/null 2>&1

@@ -110,6 +110,15 @@ podo nosign s-nosign.pdf
 verify s-nosign.pdf --trust "$P/root.pem" --crl "$P/root.crl"
 expect "keyUsage without digitalSignature/nonRepudiation: CHAIN_CONSTRAINTS_FAILURE" 2 INDETERMINATE CHAIN_CONSTRAINTS_FAILURE
 
+# --- intermediates given on the command line (podofosign embeds only the signer) -------------------
+podo subsigner s-sub.pdf
+verify s-sub.pdf --trust "$P/root.pem" --crl "$P/root.crl" --crl "$P/sub.crl"
+expect "signer under a sub CA that nobody supplies: NO_CERTIFICATE_CHAIN_FOUND" 2 INDETERMINATE NO_CERTIFICATE_CHAIN_FOUND
+verify s-sub.pdf --trust "$P/root.pem" --intermediate "$P/sub.pem" --crl "$P/root.crl" --crl "$P/sub.crl"
+expect "the same with --intermediate: TOTAL-PASSED" 0 TOTAL-PASSED -
+verify s-sub.pdf --trust "$P/sub.pem" --crl "$P/sub.crl"
+expect "a sub CA given as --trust is not an anchor (strict, no partial chains)" 2 INDETERMINATE NO_CERTIFICATE_CHAIN_FOUND
+
 # --- OCSP from a loopback responder ----------------------------------------------------------
 openssl ocsp -index "$P/index.txt" -port "$PORT" -rsigner "$P/ocsp.pem" -rkey "$P/ocsp.key" \
   -CA "$P/root.pem" -ignore_err >ocsp.log 2>&1 &
@@ -204,6 +213,16 @@ if "$TTE" sign --help >/dev/null 2>&1; then
     skip "pdfsig cannot add a signature to the certified file"
     skip "pdfsig cannot add a signature to the certified file"
   fi
+  # A two-level PKI: root -> sub CA -> signer.
+  tsign letter.pdf -o t-sub.pdf --key-file "$P/subsigner.key" --cert "$P/subsigner.pem" --chain "$P/sub.pem"
+  verify t-sub.pdf --trust "$P/root.pem" --crl "$P/root.crl" --crl "$P/sub.crl"
+  expect "sub CA chain in the CMS, both CRLs: TOTAL-PASSED" 0 TOTAL-PASSED -
+  verify t-sub.pdf --trust "$P/root.pem" --crl "$P/root.crl"
+  expect "sub CA chain, the sub CA's CRL missing: TRY_LATER" 2 INDETERMINATE TRY_LATER
+  tsign letter.pdf -o t-subrev.pdf --key-file "$P/subsigner.key" --cert "$P/subsigner2.pem" --chain "$P/subrevoked.pem"
+  verify t-subrev.pdf --trust "$P/root.pem" --crl "$P/root.crl" --crl "$P/subrevoked.crl"
+  expect "sub CA revoked by the root before signing: REVOKED_CA_NO_POE" 2 INDETERMINATE REVOKED_CA_NO_POE
+
   # Signature timestamps from an in-process TSA (tests/verifier/vfy-test-add-tst.c).
   ADD_TST=${TTE_BUILD_DIR}/tests/verifier/vfy-test-add-tst
   if [ -x "$ADD_TST" ] && "$ADD_TST" t-bb.pdf t-bt.pdf "$P/tsa.pem" "$P/tsa.key" "$(date +%s)" 2>tst.err; then
@@ -227,7 +246,7 @@ if "$TTE" sign --help >/dev/null 2>&1; then
   "$TTE" verify t-two.pdf --trust "$P/root.pem" --crl "$P/root.crl" >/dev/null 2>&1
   check "visible second signature with the page comparison on: still TOTAL-PASSED" test $? = 0
 else
-  for _ in $(seq 14); do skip "tte sign is not built"; done
+  for _ in $(seq 17); do skip "tte sign is not built"; done
 fi
 
 # --- tampering and hostile files -----------------------------------------------------------------
