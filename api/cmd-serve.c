@@ -4,6 +4,9 @@
 #include "config.h"
 #include "http.h"
 #include "routes.h"
+#ifdef TTE_HAVE_SERVICE
+#include "routes-svc.h"
+#endif
 #include "store.h"
 #include "tte-cli.h"
 #include "tte-config.h"
@@ -95,6 +98,10 @@ static int
 serve(ApiConfig *cfg, ApiStore *store, const char *port_file)
 {
   g_autoptr(GError) error = NULL;
+#ifdef TTE_HAVE_SERVICE
+  /* Declared before the server so that it is freed after it (g_autoptr runs in reverse). */
+  g_autoptr(ApiKeyCache) keys = api_keycache_new(cfg);
+#endif
   g_autoptr(ApiServer) srv = api_server_new(cfg, store);
   sigset_t set;
   int sig = 0;
@@ -108,6 +115,9 @@ serve(ApiConfig *cfg, ApiStore *store, const char *port_file)
   signal(SIGPIPE, SIG_IGN);
 
   api_routes_register(srv);
+#ifdef TTE_HAVE_SERVICE
+  api_routes_service_register(srv, keys);
+#endif
   if (!api_server_start(srv, &error)) {
     tte_cli_print_error(NULL, error);
     return TTE_EXIT_FAILURE;

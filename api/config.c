@@ -41,6 +41,9 @@ static const KeyDesc keys[] = {
     {"verify", "trust_roots", K_LIST, OFF(trust_roots), 0, TTE_LIMIT_CHAIN_MAX_CERTS},
     {"verify", "intermediates", K_LIST, OFF(intermediates), 0, TTE_LIMIT_CHAIN_MAX_CERTS},
     {"verify", "base_url", K_STRING, OFF(base_url), 0, 0},
+    {"verify", "crls", K_LIST, OFF(crls), 0, TTE_LIMIT_CHAIN_MAX_CERTS},
+    {"sign", "replay_max_age", K_UINT, OFF(replay_max_age_s), 0, 7 * 24 * 3600},
+    {"sign", "replay_max_bytes", K_U64, OFF(replay_max_bytes), 0, G_GUINT64_CONSTANT(1) << 34},
     {"general", "time_zone", K_STRING, OFF(time_zone), 0, 0},
 };
 
@@ -65,7 +68,10 @@ api_config_new_default(void)
   c->pkcs11_allowed = g_new0(char *, 1);
   c->trust_roots = g_new0(char *, 1);
   c->intermediates = g_new0(char *, 1);
-  c->base_url = g_strdup("http://localhost:8080/verify");
+  c->base_url = g_strdup("http://localhost:8080");
+  c->crls = g_new0(char *, 1);
+  c->replay_max_age_s = 24 * 3600;
+  c->replay_max_bytes = G_GUINT64_CONSTANT(256) << 20;
   c->time_zone = g_strdup("Asia/Jakarta");
   return c;
 }
@@ -85,6 +91,7 @@ api_config_free(ApiConfig *c)
   g_strfreev(c->trust_roots);
   g_strfreev(c->intermediates);
   g_free(c->base_url);
+  g_strfreev(c->crls);
   g_free(c->time_zone);
   g_free(c);
 }

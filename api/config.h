@@ -37,7 +37,12 @@ typedef struct {
   /* [verify] */
   char **trust_roots; /* PEM files */
   char **intermediates;
-  char *base_url; /* public verification URL printed in QR codes */
+  char *base_url; /* public base URL; QR codes point at base_url + "/v/" + id */
+  char **crls;    /* CRL files (PEM or DER) given to the verifier */
+
+  /* [sign] */
+  guint replay_max_age_s;    /* keep signed bytes for Idempotency-Key replays this long */
+  guint64 replay_max_bytes;  /* total bytes kept for replays */
 
   /* [general] */
   char *time_zone; /* IANA name for human-facing times */

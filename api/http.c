@@ -28,6 +28,7 @@ typedef struct {
   guint n_segments;
   guint allowed;
   ApiHandler handler;
+  ApiErrorRenderer render_error; /* NULL: JSON errors */
   gpointer user_data;
 } Route;
 
@@ -60,7 +61,13 @@ struct ApiServer {
   GMutex metrics_lock;
   GHashTable *counters;   /* "route\tmethod\tstatus" -> guint64* */
   GHashTable *histograms; /* route -> Histogram* */
+  GPtrArray *metrics_sources; /* MetricsSource* */
 };
+
+typedef struct {
+  ApiMetricsRender render;
+  gpointer user_data;
+} MetricsSource;
 
 struct ApiResponse {
   guint status;
@@ -239,6 +246,23 @@ api_response_text(guint status, const char *content_type, char *text)
   r->content_type = g_strdup(content_type);
   r->body = text ? text : g_strdup("");
   r->body_len = strlen(r->body);
+  return r;
+}
+
+ApiResponse *
+api_response_bytes(guint status, const char *content_type, GBytes *body)
+{
+  ApiResponse *r = g_new0(ApiResponse, 1);
+  gsize len = 0;
+  const void *data = g_bytes_get_data(body, &len);
+
+  r->status = status;
+  r->content_type = g_strdup(content_type);
+  /* g_malloc(0) is NULL; keep a valid pointer for MHD. */
+  r->body = g_malloc(len + 1);
+  if (len > 0)
+    memcpy(r->body, data, len);
+  r->body_len = len;
   return r;
 }
 
@@ -510,6 +534,14 @@ void
 api_server_add_route(ApiServer *srv, const char *method, const char *pattern, guint allowed_roles,
                      ApiHandler handler, gpointer user_data)
 {
+  api_server_add_route_full(srv, method, pattern, allowed_roles, handler, NULL, user_data);
+}
+
+void
+api_server_add_route_full(ApiServer *srv, const char *method, const char *pattern,
+                          guint allowed_roles, ApiHandler handler, ApiErrorRenderer render_error,
+                          gpointer user_data)
+{
   Route *r = g_new0(Route, 1);
 
   g_return_if_fail(pattern[0] == '/');
@@ -520,6 +552,7 @@ api_server_add_route(ApiServer *srv, const char *method, const char *pattern, gu
   g_return_if_fail(r->n_segments <= MAX_SEGMENTS);
   r->allowed = allowed_roles;
   r->handler = handler;
+  r->render_error = render_error;
   r->user_data = user_data;
   g_ptr_array_add(srv->routes, r);
 }
@@ -684,6 +717,13 @@ metrics_render(ApiServer *srv)
                          "# TYPE tte_http_requests_in_flight gauge\n"
                          "tte_http_requests_in_flight %d\n",
                          g_atomic_int_get(&srv->inflight));
+  g_clear_pointer(&l, g_mutex_locker_free);
+  for (guint i = 0; i < srv->metrics_sources->len; i++) {
+    const MetricsSource *m = g_ptr_array_index(srv->metrics_sources, i);
+    g_autofree char *text = m->render(m->user_data);
+    if (text != NULL)
+      g_string_append(out, text);
+  }
   return g_string_free(out, FALSE);
 }
 
@@ -781,11 +821,49 @@ queue(ApiRequest *req, ApiResponse *resp)
 static enum MHD_Result
 queue_error(ApiRequest *req, const GError *error, const char *allow)
 {
-  ApiResponse *resp = api_response_error(error);
+  ApiResponse *resp = NULL;
+
+  if (req->route != NULL && req->route->render_error != NULL) {
+    guint status = api_error_http_status(error);
+    /* Same rule as api_response_error: the detail of our own failures goes to the log. */
+    if (status >= 500 && status != 503)
+      api_log("internal error: %s [%s]", error ? error->message : "?",
+              api_error_code_string(error));
+    resp = req->route->render_error(req, error, req->route->user_data);
+  }
+  if (resp == NULL)
+    resp = api_response_error(error);
 
   if (allow != NULL && *allow != '\0')
     api_response_add_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
   return queue(req, resp);
+}
+
+/* "Basic base64(user:password)" -> "Bearer password" (NULL when malformed).  The
+ * decoded text holds the token: wiped before it is freed. */
+static char *
+basic_to_bearer(const char *b64)
+{
+  gsize n = 0, blen = strlen(b64);
+  guchar *raw;
+  char *colon, *out = NULL;
+
+  if (blen == 0 || blen > 1024)
+    return NULL;
+  raw = g_base64_decode(b64, &n);
+  if (raw == NULL)
+    return NULL;
+  colon = memchr(raw, ':', n);
+  if (colon != NULL && memchr(raw, '\0', n) == NULL) {
+    gsize plen = n - (gsize)(colon + 1 - (char *)raw);
+    out = g_malloc(7 + plen + 1);
+    memcpy(out, "Bearer ", 7);
+    memcpy(out + 7, colon + 1, plen);
+    out[7 + plen] = '\0';
+  }
+  tte_memwipe(raw, n);
+  g_free(raw);
+  return out;
 }
 
 /* First callback of a request: route, authenticate and check the announced length, so
@@ -803,8 +881,18 @@ request_begin(ApiRequest *req)
   if (req->route == NULL)
     return queue_error(req, error, allow->str);
   auth = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-  if (!api_auth_authenticate(srv->store, auth, &req->principal, &error))
+  if ((req->route->allowed & API_AUTH_BASIC) != 0 && auth != NULL &&
+      g_ascii_strncasecmp(auth, "Basic ", 6) == 0) {
+    gboolean ok;
+    g_autofree char *bearer = basic_to_bearer(auth + 6);
+    ok = api_auth_authenticate(srv->store, bearer ? bearer : "Basic", &req->principal, &error);
+    if (bearer != NULL)
+      tte_memwipe(bearer, strlen(bearer));
+    if (!ok)
+      return queue_error(req, error, NULL);
+  } else if (!api_auth_authenticate(srv->store, auth, &req->principal, &error)) {
     return queue_error(req, error, NULL);
+  }
   if ((req->route->allowed & (1u << req->principal.role)) == 0) {
     if (req->principal.role == API_ROLE_PUBLIC)
       g_set_error_literal(&error, API_ERROR, API_ERROR_UNAUTHORIZED,
@@ -921,6 +1009,7 @@ api_server_new(const ApiConfig *config, ApiStore *store)
   srv->store = store;
   srv->routes = g_ptr_array_new_with_free_func(route_free);
   srv->ready_checks = g_ptr_array_new_with_free_func(ready_check_free);
+  srv->metrics_sources = g_ptr_array_new_with_free_func(g_free);
   g_mutex_init(&srv->metrics_lock);
   srv->counters = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   srv->histograms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -928,6 +1017,25 @@ api_server_new(const ApiConfig *config, ApiStore *store)
   api_server_add_route(srv, "GET", "/readyz", API_ALLOW_ANY, handle_readyz, NULL);
   api_server_add_route(srv, "GET", "/metrics", API_ALLOW_ANY, handle_metrics, NULL);
   return srv;
+}
+
+void
+api_server_add_metrics(ApiServer *srv, ApiMetricsRender render, gpointer user_data)
+{
+  MetricsSource *m = g_new0(MetricsSource, 1);
+
+  m->render = render;
+  m->user_data = user_data;
+  g_ptr_array_add(srv->metrics_sources, m);
+}
+
+void
+api_server_foreach_route(ApiServer *srv, ApiRouteFunc fn, gpointer user_data)
+{
+  for (guint i = 0; i < srv->routes->len; i++) {
+    const Route *r = g_ptr_array_index(srv->routes, i);
+    fn(r->method, r->pattern, r->allowed, user_data);
+  }
 }
 
 void
@@ -1069,6 +1177,7 @@ api_server_free(ApiServer *srv)
   api_server_stop(srv, 0);
   g_ptr_array_unref(srv->routes);
   g_ptr_array_unref(srv->ready_checks);
+  g_ptr_array_unref(srv->metrics_sources);
   g_hash_table_unref(srv->counters);
   g_hash_table_unref(srv->histograms);
   g_mutex_clear(&srv->metrics_lock);

@@ -28,6 +28,10 @@ typedef struct ApiResponse ApiResponse;
 #define API_ALLOW_SIGNER (1u << API_ROLE_SIGNER)
 #define API_ALLOW_ADMIN (1u << API_ROLE_ADMIN)
 #define API_ALLOW_ANY (API_ALLOW_PUBLIC | API_ALLOW_SIGNER | API_ALLOW_ADMIN)
+/* Not a role: the route also accepts "Authorization: Basic base64(user:TOKEN)", the
+ * password being an API token (the user name is ignored).  For the BSrE-compatible
+ * endpoints, whose clients only speak Basic auth. */
+#define API_AUTH_BASIC (1u << 8)
 
 /* A handler returns a new response (ownership passes to the server) or NULL with
  * @error set.  @user_data is what was given to api_server_add_route(). */
@@ -46,8 +50,30 @@ ApiServer *api_server_new(const ApiConfig *config, ApiStore *store);
 void api_server_add_route(ApiServer *srv, const char *method, const char *pattern,
                           guint allowed_roles, ApiHandler handler, gpointer user_data);
 
+/* Turns an error that ends a request on a route into a response of the route's own
+ * kind (e.g. an HTML page for the citizen pages instead of JSON).  Called for errors
+ * found before the handler runs (body too large) and for handler errors.  Returns a
+ * new response, or NULL to fall back to the JSON error.  Must not block. */
+typedef ApiResponse *(*ApiErrorRenderer)(ApiRequest *req, const GError *error,
+                                         gpointer user_data);
+
+/* Like api_server_add_route(), with @render_error (may be NULL) for the route's errors. */
+void api_server_add_route_full(ApiServer *srv, const char *method, const char *pattern,
+                               guint allowed_roles, ApiHandler handler,
+                               ApiErrorRenderer render_error, gpointer user_data);
+
 void api_server_add_ready_check(ApiServer *srv, const char *name, ApiReadyCheck check,
                                 gpointer user_data);
+
+/* Extra Prometheus text appended to GET /metrics: @render returns a newly allocated
+ * string (HELP/TYPE lines included).  Runs on a pool thread; must be thread-safe. */
+typedef char *(*ApiMetricsRender)(gpointer user_data);
+void api_server_add_metrics(ApiServer *srv, ApiMetricsRender render, gpointer user_data);
+
+/* Call @fn for every registered route in registration order (OpenAPI document). */
+typedef void (*ApiRouteFunc)(const char *method, const char *pattern, guint allowed_roles,
+                             gpointer user_data);
+void api_server_foreach_route(ApiServer *srv, ApiRouteFunc fn, gpointer user_data);
 
 /* Bind and start the thread pool.  Afterwards api_server_get_port() gives the bound
  * port (useful with port 0). */
@@ -92,6 +118,8 @@ json_t *api_request_json(ApiRequest *req, GError **error) G_GNUC_WARN_UNUSED_RES
 ApiResponse *api_response_json(guint status, json_t *body);
 /* Takes ownership of @text (g_malloc'd). */
 ApiResponse *api_response_text(guint status, const char *content_type, char *text);
+/* Binary body (copied from @body). */
+ApiResponse *api_response_bytes(guint status, const char *content_type, GBytes *body);
 void api_response_add_header(ApiResponse *resp, const char *name, const char *value);
 void api_response_free(ApiResponse *resp);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ApiResponse, api_response_free)

@@ -97,6 +97,20 @@ static const char *const migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     "  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;",
+
+    /* 3: at most one active key per signer (the database enforces what activation
+     * promises), and the signed bytes kept for idempotent replays of POST /sign
+     * (bounded by age and total size, see replay_put; keyed by the document digest so
+     * that two racing requests with one key can never swap their bytes). */
+    "CREATE UNIQUE INDEX keys_one_active ON keys(signer_id) WHERE state = 'active';"
+    "CREATE TABLE replay ("
+    "  signer_id TEXT NOT NULL,"
+    "  idempotency_key TEXT NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  body BLOB NOT NULL,"
+    "  PRIMARY KEY (signer_id, idempotency_key, sha256));"
+    "CREATE INDEX replay_created ON replay(created);",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == API_STORE_SCHEMA_VERSION);
@@ -209,7 +223,7 @@ typedef struct WriteOp WriteOp;
 struct WriteOp {
   gboolean (*check)(SqliteStore *s, WriteOp *op, GError **error);
   const char *check_id;
-  Step steps[2];
+  Step steps[4];
   guint n_steps;
   ApiAuditEntry *audit;
   /* filled by the leader */
@@ -859,6 +873,169 @@ sq_audit_list(ApiStore *store, const ApiAuditFilter *f, GError **error)
   return g_steal_pointer(&out);
 }
 
+/* ---- keys: certificate and activation (schema 3) ------------------------------------ */
+
+static gboolean
+sq_key_set_cert(ApiStore *store, const char *id, const char *cert_pem, gint64 not_before,
+                gint64 not_after, gint64 when, ApiAuditEntry *audit, GError **error)
+{
+  WriteOp op = {
+      .steps = {{.sql = "UPDATE keys SET cert_pem = ?, not_before = ?, not_after = ?, updated = ?"
+                        " WHERE id = ? AND state = 'generated'",
+                 .p = {PT(cert_pem), PI(not_before), PI(not_after), PI(when), PT(id)},
+                 .n = 5,
+                 .what = "store key certificate",
+                 .not_found = "no key in state 'generated' with this id"}},
+      .n_steps = 1,
+      .audit = audit,
+  };
+
+  return run_write((SqliteStore *)store, &op, error);
+}
+
+/* Inside the transaction: the key is 'generated' and has its certificate. */
+static gboolean
+check_activatable(SqliteStore *s, WriteOp *op, GError **error)
+{
+  g_autoptr(sqlite3_stmt) st =
+      prepare(s->db, "SELECT state, cert_pem IS NOT NULL FROM keys WHERE id = ?", error);
+  int rc;
+
+  if (st == NULL)
+    return FALSE;
+  bind_text(st, 1, op->check_id);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_DONE) {
+    g_set_error_literal(error, API_ERROR, API_ERROR_NOT_FOUND, "no such key");
+    return FALSE;
+  }
+  if (rc != SQLITE_ROW) {
+    set_db_error(error, s->db, "read key");
+    return FALSE;
+  }
+  if (g_strcmp0((const char *)sqlite3_column_text(st, 0), "generated") != 0) {
+    g_set_error(error, API_ERROR, API_ERROR_CONFLICT,
+                "only a key in state 'generated' can be activated (this one is '%s')",
+                (const char *)sqlite3_column_text(st, 0));
+    return FALSE;
+  }
+  if (sqlite3_column_int(st, 1) == 0) {
+    g_set_error_literal(error, API_ERROR, API_ERROR_CONFLICT,
+                        "import the key's certificate before activating it");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+sq_key_activate(ApiStore *store, const char *id, gint64 when, ApiAuditEntry *audit,
+                GError **error)
+{
+  /* Retire the signer's active key and activate @id in one transaction, so that there
+   * is never a moment with two active keys (or none, for a rotation). */
+  WriteOp op = {
+      .check = check_activatable,
+      .check_id = id,
+      .steps =
+          {
+              {.sql = "INSERT INTO key_history (key_id, time, state) SELECT id, ?, 'retired'"
+                      " FROM keys WHERE state = 'active' AND id <> ?2 AND signer_id ="
+                      " (SELECT signer_id FROM keys WHERE id = ?2)",
+               .p = {PI(when), PT(id)},
+               .n = 2,
+               .what = "key history"},
+              {.sql = "UPDATE keys SET state = 'retired', updated = ? WHERE state = 'active'"
+                      " AND id <> ?2 AND signer_id = (SELECT signer_id FROM keys WHERE id = ?2)",
+               .p = {PI(when), PT(id)},
+               .n = 2,
+               .what = "retire previous key"},
+              {.sql = "UPDATE keys SET state = 'active', updated = ? WHERE id = ?"
+                      " AND state = 'generated'",
+               .p = {PI(when), PT(id)},
+               .n = 2,
+               .what = "activate key",
+               .not_found = "no such key"},
+              {.sql = "INSERT INTO key_history (key_id, time, state) VALUES (?,?,'active')",
+               .p = {PT(id), PI(when)},
+               .n = 2,
+               .what = "key history"},
+          },
+      .n_steps = 4,
+      .audit = audit,
+  };
+
+  return run_write((SqliteStore *)store, &op, error);
+}
+
+/* ---- idempotent replays (schema 3) -------------------------------------------------- */
+
+static gboolean
+sq_replay_put(ApiStore *store, const char *signer_id, const char *idempotency_key,
+              const char *sha256, GBytes *body, gint64 now, gint64 max_age_us, guint64 max_total,
+              GError **error)
+{
+  gsize len = 0;
+  const void *data = g_bytes_get_data(body, &len);
+  WriteOp op = {
+      .steps =
+          {
+              {.sql = "DELETE FROM replay WHERE created < ?",
+               .p = {PI(now - max_age_us)},
+               .n = 1,
+               .what = "expire replays"},
+              {.sql = "INSERT OR REPLACE INTO replay (signer_id, idempotency_key, sha256, created,"
+                      " body) VALUES (?,?,?,?,?)",
+               .p = {PT(signer_id), PT(idempotency_key), PT(sha256), PI(now),
+                     PB(data, (int)len)},
+               .n = 5,
+               .what = "keep replay"},
+              /* Newest first: drop whatever lies beyond the total-size budget. */
+              {.sql = "DELETE FROM replay WHERE rowid IN (SELECT r FROM (SELECT rowid AS r,"
+                      " SUM(length(body)) OVER (ORDER BY created DESC, rowid DESC) AS run"
+                      " FROM replay) WHERE run > ?)",
+               .p = {PI((gint64)MIN(max_total, (guint64)G_MAXINT64))},
+               .n = 1,
+               .what = "bound replays"},
+          },
+      .n_steps = 3,
+  };
+
+  if (len > (gsize)G_MAXINT) {
+    g_set_error_literal(error, TTE_ERROR, TTE_ERROR_LIMIT, "document too large to keep");
+    return FALSE;
+  }
+  return run_write((SqliteStore *)store, &op, error);
+}
+
+static GBytes *
+sq_replay_get(ApiStore *store, const char *signer_id, const char *idempotency_key,
+              const char *sha256, GError **error)
+{
+  SqliteStore *s = (SqliteStore *)store;
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  g_autoptr(sqlite3_stmt) st =
+      prepare(s->db,
+              "SELECT body FROM replay WHERE signer_id = ? AND idempotency_key = ? AND sha256 = ?",
+              error);
+  int rc;
+
+  if (st == NULL)
+    return NULL;
+  bind_text(st, 1, signer_id);
+  bind_text(st, 2, idempotency_key);
+  bind_text(st, 3, sha256);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_DONE) {
+    g_set_error_literal(error, API_ERROR, API_ERROR_NOT_FOUND, "no kept copy");
+    return NULL;
+  }
+  if (rc != SQLITE_ROW) {
+    set_db_error(error, s->db, "read replay");
+    return NULL;
+  }
+  return g_bytes_new(sqlite3_column_blob(st, 0), (gsize)sqlite3_column_bytes(st, 0));
+}
+
 static const ApiStoreOps sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -880,6 +1057,10 @@ static const ApiStoreOps sqlite_ops = {
     .document_withdraw = sq_document_withdraw,
     .audit_append = sq_audit_append,
     .audit_list = sq_audit_list,
+    .key_set_cert = sq_key_set_cert,
+    .key_activate = sq_key_activate,
+    .replay_put = sq_replay_put,
+    .replay_get = sq_replay_get,
 };
 
 /* ---- open and migrate --------------------------------------------------------------- */

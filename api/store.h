@@ -151,6 +151,25 @@ typedef struct {
 
   gboolean (*audit_append)(ApiStore *store, ApiAuditEntry *entry, GError **error);
   GPtrArray *(*audit_list)(ApiStore *store, const ApiAuditFilter *filter, GError **error);
+
+  /* --- schema 3: key lifecycle and idempotent replays (api/routes-keys.c, routes-sign.c) */
+  /* Store the issued certificate of a key still in state "generated" (NOT_FOUND
+   * otherwise), with its validity, and @audit, in one transaction. */
+  gboolean (*key_set_cert)(ApiStore *store, const char *id, const char *cert_pem,
+                           gint64 not_before, gint64 not_after, gint64 when, ApiAuditEntry *audit,
+                           GError **error);
+  /* Activate key @id (state "generated" with a certificate, else CONFLICT) and retire
+   * the signer's previously active key, with @audit, in one transaction. */
+  gboolean (*key_activate)(ApiStore *store, const char *id, gint64 when, ApiAuditEntry *audit,
+                           GError **error);
+  /* Keep the signed bytes @body of a request with @idempotency_key for replays; drops
+   * copies older than @max_age_us and, newest first, whatever exceeds @max_total bytes. */
+  gboolean (*replay_put)(ApiStore *store, const char *signer_id, const char *idempotency_key,
+                         const char *sha256, GBytes *body, gint64 now, gint64 max_age_us,
+                         guint64 max_total, GError **error);
+  /* The kept bytes, or NULL with NOT_FOUND when expired or never kept. */
+  GBytes *(*replay_get)(ApiStore *store, const char *signer_id, const char *idempotency_key,
+                        const char *sha256, GError **error);
 } ApiStoreOps;
 
 struct ApiStore {
@@ -158,7 +177,7 @@ struct ApiStore {
 };
 
 /* Latest schema version this program knows (PRAGMA user_version for SQLite). */
-#define API_STORE_SCHEMA_VERSION 2
+#define API_STORE_SCHEMA_VERSION 3
 
 /* Open (creating if needed) the SQLite database at @path, in WAL mode with
  * synchronous=FULL and a busy timeout of @busy_timeout_ms, and migrate it to

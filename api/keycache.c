@@ -1,0 +1,303 @@
+/* keycache.c — module, certificates and active-key lookup for the signing endpoints. */
+#include "keycache.h"
+
+#include "tte-error.h"
+#include "tte-p11.h"
+
+#include <string.h>
+
+static const double sign_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+#define N_SIGN_BUCKETS G_N_ELEMENTS(sign_buckets)
+
+typedef struct {
+  X509 *cert;
+  TteX509Stack *chain;
+} CertEntry;
+
+struct ApiKeyCache {
+  const ApiConfig *cfg;
+  GMutex lock;
+  TteP11Module *module;
+  GHashTable *certs;  /* key id -> CertEntry* */
+  GHashTable *active; /* signer id -> ApiKey* */
+  /* metrics */
+  guint64 buckets[N_SIGN_BUCKETS];
+  guint64 count;
+  double sum;
+  GHashTable *errors; /* code name (static) -> guint64* */
+};
+
+static void
+cert_entry_free(gpointer p)
+{
+  CertEntry *e = p;
+
+  X509_free(e->cert);
+  tte_x509_stack_free(e->chain);
+  g_free(e);
+}
+
+ApiKeyCache *
+api_keycache_new(const ApiConfig *cfg)
+{
+  ApiKeyCache *kc = g_new0(ApiKeyCache, 1);
+
+  kc->cfg = cfg;
+  g_mutex_init(&kc->lock);
+  kc->certs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, cert_entry_free);
+  kc->active = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                     (GDestroyNotify)api_key_free);
+  kc->errors = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+  return kc;
+}
+
+void
+api_keycache_free(ApiKeyCache *kc)
+{
+  if (kc == NULL)
+    return;
+  g_hash_table_unref(kc->certs);
+  g_hash_table_unref(kc->active);
+  g_hash_table_unref(kc->errors);
+  tte_p11_module_unref(kc->module);
+  g_mutex_clear(&kc->lock);
+  g_free(kc);
+}
+
+gpointer
+api_keycache_module(ApiKeyCache *kc, GError **error)
+{
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+
+  if (kc->module == NULL) {
+    const char *const *allow = NULL;
+    const char *single[2] = {kc->cfg->pkcs11_module, NULL};
+
+    /* An empty allowlist in the configuration means "only the configured module". */
+    if (kc->cfg->pkcs11_allowed != NULL && kc->cfg->pkcs11_allowed[0] != NULL)
+      allow = (const char *const *)kc->cfg->pkcs11_allowed;
+    else
+      allow = single;
+    kc->module = tte_p11_module_load(kc->cfg->pkcs11_module, allow, error);
+    if (kc->module == NULL)
+      return NULL;
+  }
+  return tte_p11_module_ref(kc->module);
+}
+
+void
+api_keycache_invalidate(ApiKeyCache *kc, const char *signer_id)
+{
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+
+  g_hash_table_remove(kc->active, signer_id);
+}
+
+static ApiKey *
+key_copy(const ApiKey *k)
+{
+  ApiKey *c = g_new0(ApiKey, 1);
+
+  c->id = g_strdup(k->id);
+  c->signer_id = g_strdup(k->signer_id);
+  c->pkcs11_uri = g_strdup(k->pkcs11_uri);
+  c->cert_pem = g_strdup(k->cert_pem);
+  c->state = g_strdup(k->state);
+  c->not_before = k->not_before;
+  c->not_after = k->not_after;
+  c->created = k->created;
+  c->updated = k->updated;
+  return c;
+}
+
+ApiKey *
+api_keycache_active_key(ApiKeyCache *kc, ApiStore *store, const char *signer_id, GError **error)
+{
+  g_autoptr(GPtrArray) keys = NULL;
+  const ApiKey *found = NULL;
+
+  {
+    g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+    const ApiKey *k = g_hash_table_lookup(kc->active, signer_id);
+    if (k != NULL)
+      return key_copy(k);
+  }
+  /* Reads wait for a commit in progress (one connection); caching the answer keeps
+   * the signing path off the database until the record is written. */
+  keys = store->ops->key_list(store, signer_id, error);
+  if (keys == NULL)
+    return NULL;
+  for (guint i = 0; i < keys->len; i++) {
+    const ApiKey *k = g_ptr_array_index(keys, i);
+    if (g_strcmp0(k->state, "active") == 0)
+      found = k;
+  }
+  if (found == NULL || found->cert_pem == NULL) {
+    g_set_error_literal(error, API_ERROR, API_ERROR_CONFLICT,
+                        "the signer has no active key: an administrator must import and activate "
+                        "one (POST /api/v1/admin/signers/{id}/keys/...)");
+    return NULL;
+  }
+  {
+    g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+    g_hash_table_replace(kc->active, g_strdup(signer_id), key_copy(found));
+  }
+  return key_copy(found);
+}
+
+static gboolean
+certs_for(ApiKeyCache *kc, const ApiKey *key, X509 **cert, TteX509Stack **chain, GError **error)
+{
+  CertEntry *e;
+
+  {
+    g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+    e = g_hash_table_lookup(kc->certs, key->id);
+    if (e != NULL) {
+      X509_up_ref(e->cert);
+      *cert = e->cert;
+      *chain = X509_chain_up_ref(e->chain);
+      return TRUE;
+    }
+  }
+  {
+    g_autoptr(TteX509Stack) all = NULL;
+    CertEntry *ne;
+
+    if (key->cert_pem == NULL) {
+      g_set_error_literal(error, TTE_ERROR, TTE_ERROR_CERT_NOT_FOUND, "the key has no certificate");
+      return FALSE;
+    }
+    all = tte_x509_load_mem(key->cert_pem, strlen(key->cert_pem), "key certificate", error);
+    if (all == NULL || sk_X509_num(all) < 1) {
+      g_prefix_error(error, "stored certificate of key %s: ", key->id);
+      return FALSE;
+    }
+    ne = g_new0(CertEntry, 1);
+    /* The first certificate is the signer's; the rest (if any) are its issuers. */
+    ne->cert = sk_X509_shift(all);
+    ne->chain = g_steal_pointer(&all);
+    X509_up_ref(ne->cert);
+    *cert = ne->cert;
+    *chain = X509_chain_up_ref(ne->chain);
+    {
+      g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+      g_hash_table_replace(kc->certs, g_strdup(key->id), ne);
+    }
+  }
+  return TRUE;
+}
+
+TteSigningKey *
+api_keycache_open(ApiKeyCache *kc, const ApiKey *key, TteSecret *pin, GError **error)
+{
+  g_autoptr(TteP11Module) m = api_keycache_module(kc, error);
+  g_autoptr(X509) cert = NULL;
+  g_autoptr(TteX509Stack) chain = NULL;
+  TteSigningKey *k;
+
+  if (m == NULL) {
+    api_keycache_note_error(kc, error ? *error : NULL);
+    return NULL;
+  }
+  if (!certs_for(kc, key, &cert, &chain, error))
+    return NULL;
+  k = tte_p11_open_signing_key(m, key->pkcs11_uri, pin, cert, chain, error);
+  if (k == NULL)
+    api_keycache_note_error(kc, error ? *error : NULL);
+  return k;
+}
+
+void
+api_keycache_note_error(ApiKeyCache *kc, const GError *error)
+{
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+  const char *code = error != NULL && error->domain == TTE_ERROR ? tte_error_code_name(error->code)
+                                                                 : "OTHER";
+  guint64 *n = g_hash_table_lookup(kc->errors, code);
+
+  if (n == NULL) {
+    n = g_new0(guint64, 1);
+    g_hash_table_insert(kc->errors, (gpointer)code, n);
+  }
+  (*n)++;
+}
+
+void
+api_keycache_note_sign(ApiKeyCache *kc, double seconds)
+{
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+
+  for (gsize i = 0; i < N_SIGN_BUCKETS; i++) {
+    if (seconds <= sign_buckets[i]) {
+      kc->buckets[i]++;
+      break;
+    }
+  }
+  kc->count++;
+  kc->sum += seconds;
+}
+
+static char *
+render_metrics(gpointer data)
+{
+  ApiKeyCache *kc = data;
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+  GString *out = g_string_new(NULL);
+  g_autoptr(GList) codes = NULL;
+  guint64 cum = 0;
+  char num[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_string_append(out, "# HELP tte_sign_duration_seconds Token work of one signature (open"
+                       " the key with the passphrase, sign), per document.\n"
+                       "# TYPE tte_sign_duration_seconds histogram\n");
+  for (gsize i = 0; i < N_SIGN_BUCKETS; i++) {
+    cum += kc->buckets[i];
+    g_ascii_formatd(num, sizeof num, "%g", sign_buckets[i]);
+    g_string_append_printf(out, "tte_sign_duration_seconds_bucket{le=\"%s\"} %" G_GUINT64_FORMAT
+                                "\n", num, cum);
+  }
+  g_ascii_formatd(num, sizeof num, "%.6f", kc->sum);
+  g_string_append_printf(out,
+                         "tte_sign_duration_seconds_bucket{le=\"+Inf\"} %" G_GUINT64_FORMAT "\n"
+                         "tte_sign_duration_seconds_sum %s\n"
+                         "tte_sign_duration_seconds_count %" G_GUINT64_FORMAT "\n",
+                         kc->count, num, kc->count);
+  g_string_append(out, "# HELP tte_token_errors_total Failures of the PKCS#11 layer by code.\n"
+                       "# TYPE tte_token_errors_total counter\n");
+  codes = g_list_sort(g_hash_table_get_keys(kc->errors), (GCompareFunc)strcmp);
+  for (GList *c = codes; c != NULL; c = c->next)
+    g_string_append_printf(out, "tte_token_errors_total{code=\"%s\"} %" G_GUINT64_FORMAT "\n",
+                           (const char *)c->data,
+                           *(guint64 *)g_hash_table_lookup(kc->errors, c->data));
+  return g_string_free(out, FALSE);
+}
+
+/* /readyz: the module loads and enumerates its tokens (no PIN: public objects only). */
+static gboolean
+ready_check(gpointer data, GError **error)
+{
+  ApiKeyCache *kc = data;
+  g_autoptr(TteP11Module) m = api_keycache_module(kc, error);
+  g_autoptr(GPtrArray) tokens = NULL;
+
+  if (m == NULL)
+    return FALSE;
+  tokens = tte_p11_list(m, "pkcs11:", NULL, error);
+  if (tokens == NULL) {
+    api_keycache_note_error(kc, error ? *error : NULL);
+    return FALSE;
+  }
+  if (tokens->len == 0) {
+    g_set_error_literal(error, TTE_ERROR, TTE_ERROR_TOKEN_NOT_FOUND, "no token present");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+void
+api_keycache_attach(ApiKeyCache *kc, ApiServer *srv)
+{
+  api_server_add_ready_check(srv, "pkcs11", ready_check, kc);
+  api_server_add_metrics(srv, render_metrics, kc);
+}
