@@ -334,7 +334,9 @@ acquire(P11Key *k, CK_SESSION_HANDLE *session, CK_OBJECT_HANDLE *key, guint64 *g
   k->users++;
   slot = k->slot;
   g_mutex_unlock(&k->lock);
+  tte_p11_use_begin(k->module);
   rv = k->fl->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, session);
+  tte_p11_use_end(k->module);
   if (rv == CKR_OK)
     return ACQ_OK;
   g_mutex_lock(&k->lock);
@@ -355,8 +357,11 @@ acquire(P11Key *k, CK_SESSION_HANDLE *session, CK_OBJECT_HANDLE *key, guint64 *g
 static void
 release(P11Key *k, CK_SESSION_HANDLE session, gboolean broken)
 {
-  if (broken)
+  if (broken) {
+    tte_p11_use_begin(k->module);
     k->fl->C_CloseSession(session);
+    tte_p11_use_end(k->module);
+  }
   g_mutex_lock(&k->lock);
   if (broken)
     k->n_open--;
@@ -377,6 +382,8 @@ recover(P11Key *k, guint64 seen, GError **error)
   CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
   CK_SLOT_ID slot = 0;
   CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+  CK_SESSION_HANDLE old[TTE_LIMIT_P11_SESSIONS];
+  guint n_old;
   gboolean ok;
 
   g_mutex_lock(&k->lock);
@@ -396,13 +403,17 @@ recover(P11Key *k, guint64 seen, GError **error)
   k->recovering = TRUE;
   while (k->users > 0)
     g_cond_wait(&k->cond, &k->lock);
-  for (guint i = 0; i < k->n_idle; i++)
-    k->fl->C_CloseSession(k->idle[i]);
+  n_old = k->n_idle;
+  memcpy(old, k->idle, n_old * sizeof old[0]);
   k->n_idle = k->n_open = 0;
   k->connected = FALSE;
   g_mutex_unlock(&k->lock);
 
+  /* PKCS#11 calls only inside the use bracket, never a wait on our own locks: a slot
+   * release waiting for the bracket must not wait for us in turn. */
   tte_p11_use_begin(k->module);
+  for (guint i = 0; i < n_old; i++)
+    k->fl->C_CloseSession(old[i]);
   ok = connect_key(k, &slot, &key, &session, &local);
   tte_p11_use_end(k->module);
 
@@ -492,8 +503,10 @@ p11_key_finalize(TteSigningKey *key)
 {
   P11Key *k = (P11Key *)key;
 
+  tte_p11_use_begin(k->module);
   for (guint i = 0; i < k->n_idle; i++)
     k->fl->C_CloseSession(k->idle[i]);
+  tte_p11_use_end(k->module);
   g_free(k->token_label);
   g_free(k->token_serial);
   if (k->key_id != NULL)
