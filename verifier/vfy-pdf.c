@@ -287,6 +287,17 @@ qpdf_failed(qpdf_data q, GError **error, const char *what)
   return TRUE;
 }
 
+/* Text from the file ends up on terminals and in JSON: control characters become '?'
+ * so a field name cannot carry escape sequences. */
+static char *
+defang(char *s)
+{
+  for (char *p = s; p != NULL && *p != '\0'; p++)
+    if ((guchar)*p < 0x20 || *p == 0x7f)
+      *p = '?';
+  return s;
+}
+
 static char *
 dup_name(qpdf_data q, qpdf_oh oh)
 {
@@ -295,7 +306,10 @@ dup_name(qpdf_data q, qpdf_oh oh)
     return NULL;
   n = qpdf_oh_get_name(q, oh);
   /* Drop the leading '/' so reports say "ETSI.CAdES.detached". */
-  return g_strdup(n[0] == '/' ? n + 1 : n);
+  n = n[0] == '/' ? n + 1 : n;
+  if (!g_utf8_validate(n, -1, NULL))
+    return defang(g_utf8_make_valid(n, -1));
+  return defang(g_strdup(n));
 }
 
 static char *
@@ -308,7 +322,7 @@ dup_string(qpdf_data q, qpdf_oh oh)
   s = qpdf_oh_get_binary_utf8_value(q, oh, &n);
   if (s == NULL || !g_utf8_validate(s, (gssize)n, NULL) || memchr(s, 0, n) != NULL)
     return NULL;
-  return g_strndup(s, n);
+  return defang(g_strndup(s, n));
 }
 
 static int
