@@ -16,38 +16,39 @@
 #include <unistd.h>
 
 static const char sign_description[] =
-  "Adds a PAdES electronic signature (ETSI.CAdES.detached, baseline B-B) to a PDF.\n"
-  "The original bytes stay untouched: the signature is appended as an incremental\n"
-  "update, so earlier signatures remain valid and several officials can sign in turn.\n"
-  "\n"
-  "The key normally lives on a token (HSM, smartcard or SoftHSM) and is named by a\n"
-  "PKCS#11 URI; the token PIN is read from a file (--pin-file) or from the TTE_PIN\n"
-  "environment variable, never from the command line.\n"
-  "\n"
-  "Placement: without --page/--rect/--field/--anchor the signature is invisible (it\n"
-  "shows in the reader's signature panel).  --field NAME fills an empty signature field\n"
-  "that the letter template already has.\n"
-  "\n"
-  "Examples:\n"
-  "  # invisible signature with the secretary's key on the token\n"
-  "  tte sign surat.pdf -o surat-ttd.pdf \\\n"
-  "      --key 'pkcs11:token=opd-kominfo;object=sekretaris-2026' --pin-file pin.txt\n"
-  "\n"
-  "  # fill the field \"TTE_Sekretaris\" of a template, with a reason and place\n"
-  "  tte sign surat.pdf -o surat-ttd.pdf --key 'pkcs11:token=opd-kominfo;object=sekretaris-2026' \\\n"
-  "      --pin-file pin.txt --field TTE_Sekretaris --reason 'Menyetujui' --location 'Bandung'\n"
-  "\n"
-  "  # the first signer certifies the letter (later signers may still sign: level 2)\n"
-  "  tte sign surat.pdf -o surat-ttd.pdf --key ... --pin-file pin.txt --certify 2\n"
-  "\n"
-  "  # tests and tools only, NOT for real letters: a software key from PEM files\n"
-  "  tte sign in.pdf -o out.pdf --key-file signer.key --cert signer.pem --chain chain.pem\n"
-  "\n"
-  "Certification levels: 1 = no changes allowed afterwards (no further signatures!),\n"
-  "2 = form filling and signing allowed, 3 = also annotations.\n"
-  "\n"
-  "Exit status: 0 signed, 1 refused or failed (the reason is printed; no output file is\n"
-  "left behind), 2 wrong usage.";
+    "Adds a PAdES electronic signature (ETSI.CAdES.detached, baseline B-B) to a PDF.\n"
+    "The original bytes stay untouched: the signature is appended as an incremental\n"
+    "update, so earlier signatures remain valid and several officials can sign in turn.\n"
+    "\n"
+    "The key normally lives on a token (HSM, smartcard or SoftHSM) and is named by a\n"
+    "PKCS#11 URI; the token PIN is read from a file (--pin-file) or from the TTE_PIN\n"
+    "environment variable, never from the command line.\n"
+    "\n"
+    "Placement: without --page/--rect/--field/--anchor the signature is invisible (it\n"
+    "shows in the reader's signature panel).  --field NAME fills an empty signature field\n"
+    "that the letter template already has.\n"
+    "\n"
+    "Examples:\n"
+    "  # invisible signature with the secretary's key on the token\n"
+    "  tte sign surat.pdf -o surat-ttd.pdf \\\n"
+    "      --key 'pkcs11:token=opd-kominfo;object=sekretaris-2026' --pin-file pin.txt\n"
+    "\n"
+    "  # fill the field \"TTE_Sekretaris\" of a template, with a reason and place\n"
+    "  tte sign surat.pdf -o surat-ttd.pdf --key 'pkcs11:token=opd-kominfo;object=sekretaris-2026' "
+    "\\\n"
+    "      --pin-file pin.txt --field TTE_Sekretaris --reason 'Menyetujui' --location 'Bandung'\n"
+    "\n"
+    "  # the first signer certifies the letter (later signers may still sign: level 2)\n"
+    "  tte sign surat.pdf -o surat-ttd.pdf --key ... --pin-file pin.txt --certify 2\n"
+    "\n"
+    "  # tests and tools only, NOT for real letters: a software key from PEM files\n"
+    "  tte sign in.pdf -o out.pdf --key-file signer.key --cert signer.pem --chain chain.pem\n"
+    "\n"
+    "Certification levels: 1 = no changes allowed afterwards (no further signatures!),\n"
+    "2 = form filling and signing allowed, 3 = also annotations.\n"
+    "\n"
+    "Exit status: 0 signed, 1 refused or failed (the reason is printed; no output file is\n"
+    "left behind), 2 wrong usage.";
 
 static gboolean
 parse_rect(const char *s, double r[4], GError **error)
@@ -110,9 +111,8 @@ open_key(const char *key_uri, const char *key_file, const char *pin_file, const 
     m = tte_p11_module_load(path, NULL, error);
     if (m == NULL)
       return NULL;
-    return tte_p11_open_signing_key(m, key_uri, pin,
-                                    certs != NULL ? sk_X509_value(certs, 0) : NULL, chain,
-                                    error);
+    return tte_p11_open_signing_key(m, key_uri, pin, certs != NULL ? sk_X509_value(certs, 0) : NULL,
+                                    chain, error);
   }
 #else
   (void)key_uri;
@@ -153,36 +153,53 @@ tte_cmd_sign(int argc, char **argv)
   g_auto(GStrv) rest = NULL;
   gint page = 0, certify = 0;
   const GOptionEntry entries[] = {
-    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write the signed PDF to FILE ('-' = standard output)", "FILE" },
-    { "key", 0, 0, G_OPTION_ARG_STRING, &key_uri, "PKCS#11 URI of the signing key on the token", "URI" },
-    { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &pin_file, "File holding the token PIN (else $TTE_PIN)", "FILE" },
-    { "module", 0, 0, G_OPTION_ARG_FILENAME, &module, "PKCS#11 module (default: $TTE_PKCS11_MODULE or SoftHSM2)", "PATH" },
-    { "cert", 0, 0, G_OPTION_ARG_FILENAME, &cert, "Signer certificate (PEM) instead of the one on the token", "FILE" },
-    { "chain", 0, 0, G_OPTION_ARG_FILENAME, &chain, "Intermediate CA certificates (PEM) to embed", "FILE" },
-    { "key-file", 0, 0, G_OPTION_ARG_FILENAME, &key_file, "Software key (PEM) — for tests only, NOT for production letters", "FILE" },
-    { "page", 0, 0, G_OPTION_ARG_INT, &page, "Page for a new signature (1 = first)", "N" },
-    { "rect", 0, 0, G_OPTION_ARG_STRING, &rect, "Visible stamp at X,Y,WIDTH,HEIGHT points from the page's lower left", "X,Y,W,H" },
-    { "field", 0, 0, G_OPTION_ARG_STRING, &field, "Sign the existing empty signature field NAME", "NAME" },
-    { "anchor", 0, 0, G_OPTION_ARG_STRING, &anchor, "Place the stamp over this text in the letter, e.g. [TTE]", "TEXT" },
-    { "image", 0, 0, G_OPTION_ARG_FILENAME, &image, "Image (PNG/JPEG) for the visible stamp", "FILE" },
-    { "reason", 0, 0, G_OPTION_ARG_STRING, &reason, "Reason for signing, e.g. 'Menyetujui'", "TEXT" },
-    { "location", 0, 0, G_OPTION_ARG_STRING, &location, "Place of signing", "TEXT" },
-    { "contact", 0, 0, G_OPTION_ARG_STRING, &contact, "Contact information of the signer", "TEXT" },
-    { "name", 0, 0, G_OPTION_ARG_STRING, &name, "Signer name written into the signature", "TEXT" },
-    { "certify", 0, 0, G_OPTION_ARG_INT, &certify, "Certify the document (first signature only): 1, 2 or 3", "N" },
-    { "hash", 0, 0, G_OPTION_ARG_STRING, &hash, "sha256 (default), sha384 or sha512", "NAME" },
-    { "scheme", 0, 0, G_OPTION_ARG_STRING, &scheme, "rsa-pkcs1, rsa-pss or ecdsa (default: from the key)", "NAME" },
-    { "qr-url", 0, 0, G_OPTION_ARG_STRING, &qr_url, "Base URL for the verification QR code on the stamp", "URL" },
-    { "document-id", 0, 0, G_OPTION_ARG_STRING, &doc_id, "Document identifier for the QR code", "ID" },
-    { "timezone", 0, 0, G_OPTION_ARG_STRING, &tz, "Time zone for the printed time, e.g. Asia/Jakarta", "TZ" },
-    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, "IN.pdf" },
-    { NULL },
+      {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
+       "Write the signed PDF to FILE ('-' = standard output)", "FILE"},
+      {"key", 0, 0, G_OPTION_ARG_STRING, &key_uri, "PKCS#11 URI of the signing key on the token",
+       "URI"},
+      {"pin-file", 0, 0, G_OPTION_ARG_FILENAME, &pin_file,
+       "File holding the token PIN (else $TTE_PIN)", "FILE"},
+      {"module", 0, 0, G_OPTION_ARG_FILENAME, &module,
+       "PKCS#11 module (default: $TTE_PKCS11_MODULE or SoftHSM2)", "PATH"},
+      {"cert", 0, 0, G_OPTION_ARG_FILENAME, &cert,
+       "Signer certificate (PEM) instead of the one on the token", "FILE"},
+      {"chain", 0, 0, G_OPTION_ARG_FILENAME, &chain, "Intermediate CA certificates (PEM) to embed",
+       "FILE"},
+      {"key-file", 0, 0, G_OPTION_ARG_FILENAME, &key_file,
+       "Software key (PEM) — for tests only, NOT for production letters", "FILE"},
+      {"page", 0, 0, G_OPTION_ARG_INT, &page, "Page for a new signature (1 = first)", "N"},
+      {"rect", 0, 0, G_OPTION_ARG_STRING, &rect,
+       "Visible stamp at X,Y,WIDTH,HEIGHT points from the page's lower left", "X,Y,W,H"},
+      {"field", 0, 0, G_OPTION_ARG_STRING, &field, "Sign the existing empty signature field NAME",
+       "NAME"},
+      {"anchor", 0, 0, G_OPTION_ARG_STRING, &anchor,
+       "Place the stamp over this text in the letter, e.g. [TTE]", "TEXT"},
+      {"image", 0, 0, G_OPTION_ARG_FILENAME, &image, "Image (PNG/JPEG) for the visible stamp",
+       "FILE"},
+      {"reason", 0, 0, G_OPTION_ARG_STRING, &reason, "Reason for signing, e.g. 'Menyetujui'",
+       "TEXT"},
+      {"location", 0, 0, G_OPTION_ARG_STRING, &location, "Place of signing", "TEXT"},
+      {"contact", 0, 0, G_OPTION_ARG_STRING, &contact, "Contact information of the signer", "TEXT"},
+      {"name", 0, 0, G_OPTION_ARG_STRING, &name, "Signer name written into the signature", "TEXT"},
+      {"certify", 0, 0, G_OPTION_ARG_INT, &certify,
+       "Certify the document (first signature only): 1, 2 or 3", "N"},
+      {"hash", 0, 0, G_OPTION_ARG_STRING, &hash, "sha256 (default), sha384 or sha512", "NAME"},
+      {"scheme", 0, 0, G_OPTION_ARG_STRING, &scheme,
+       "rsa-pkcs1, rsa-pss or ecdsa (default: from the key)", "NAME"},
+      {"qr-url", 0, 0, G_OPTION_ARG_STRING, &qr_url,
+       "Base URL for the verification QR code on the stamp", "URL"},
+      {"document-id", 0, 0, G_OPTION_ARG_STRING, &doc_id, "Document identifier for the QR code",
+       "ID"},
+      {"timezone", 0, 0, G_OPTION_ARG_STRING, &tz,
+       "Time zone for the printed time, e.g. Asia/Jakarta", "TZ"},
+      {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, "IN.pdf"},
+      {NULL},
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("IN.pdf -o OUT.pdf");
   g_autoptr(GError) error = NULL;
   g_autoptr(TteSigningKey) key = NULL;
   SigOptions opts;
-  SigResult res = { 0 };
+  SigResult res = {0};
   gboolean to_stdout;
   gboolean ok;
 
@@ -195,14 +212,18 @@ tte_cmd_sign(int argc, char **argv)
     return TTE_EXIT_USAGE;
   }
   if ((key_uri == NULL) == (key_file == NULL)) {
-    fprintf(stderr, "tte: give either --key URI (a token) or --key-file FILE (tests)\n"
-                    "Try '%s --help'.\n", g_get_prgname());
+    fprintf(stderr,
+            "tte: give either --key URI (a token) or --key-file FILE (tests)\n"
+            "Try '%s --help'.\n",
+            g_get_prgname());
     return TTE_EXIT_USAGE;
   }
-  if ((field != NULL) + (anchor != NULL) + (rect != NULL) > 1 ||
-      (field != NULL && page != 0) || page < 0 || certify < 0 || certify > 3) {
-    fprintf(stderr, "tte: use one of --rect (with --page), --field or --anchor; --certify is "
-                    "1, 2 or 3\nTry '%s --help'.\n", g_get_prgname());
+  if ((field != NULL) + (anchor != NULL) + (rect != NULL) > 1 || (field != NULL && page != 0) ||
+      page < 0 || certify < 0 || certify > 3) {
+    fprintf(stderr,
+            "tte: use one of --rect (with --page), --field or --anchor; --certify is "
+            "1, 2 or 3\nTry '%s --help'.\n",
+            g_get_prgname());
     return TTE_EXIT_USAGE;
   }
 

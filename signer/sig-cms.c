@@ -61,7 +61,7 @@ signed_attrs_der(CMS_SignerInfo *si, GError **error)
 
   g_array_set_clear_func(encs, enc_clear);
   for (int i = 0; i < n; i++) {
-    Enc e = { NULL, 0 };
+    Enc e = {NULL, 0};
     e.len = i2d_X509_ATTRIBUTE(CMS_signed_get_attr(si, i), &e.der);
     if (e.len <= 0) {
       tte_set_error_openssl(error, TTE_ERROR_CRYPTO, "cannot encode a signed attribute");
@@ -115,8 +115,7 @@ set_pss_algorithm(X509_ALGOR *sigalg, const EVP_MD *md, GError **error)
   X509_ALGOR_set_md(mgf1_hash, md);
   mgf1_param = ASN1_item_pack(mgf1_hash, ASN1_ITEM_rptr(X509_ALGOR), NULL);
   if (mgf1_param == NULL ||
-      !X509_ALGOR_set0(pss->maskGenAlgorithm, OBJ_nid2obj(NID_mgf1), V_ASN1_SEQUENCE,
-                       mgf1_param)) {
+      !X509_ALGOR_set0(pss->maskGenAlgorithm, OBJ_nid2obj(NID_mgf1), V_ASN1_SEQUENCE, mgf1_param)) {
     ASN1_STRING_free(mgf1_param);
     goto fail;
   }
@@ -146,8 +145,8 @@ add_signing_cert_v2(CMS_SignerInfo *si, X509 *cert, const EVP_MD *md, GError **e
     tte_set_error_openssl(error, TTE_ERROR_CRYPTO, "cannot build signing-certificate-v2");
     return FALSE;
   }
-  ok = CMS_signed_add1_attr_by_NID(si, NID_id_smime_aa_signingCertificateV2, V_ASN1_SEQUENCE,
-                                   der, len);
+  ok = CMS_signed_add1_attr_by_NID(si, NID_id_smime_aa_signingCertificateV2, V_ASN1_SEQUENCE, der,
+                                   len);
   OPENSSL_free(der);
   if (!ok) {
     tte_set_error_openssl(error, TTE_ERROR_CRYPTO, "cannot add signing-certificate-v2");
@@ -159,8 +158,8 @@ add_signing_cert_v2(CMS_SignerInfo *si, X509 *cert, const EVP_MD *md, GError **e
 /* Build the CMS.  With @dry_run the key is not used: the signature value is zeros of the
  * key's maximum size, which gives the size bound for the /Contents placeholder. */
 static GBytes *
-build(TteSigningKey *key, TteSigScheme scheme, TteHash hash, const guint8 *digest,
-      gsize digest_len, gboolean dry_run, GError **error)
+build(TteSigningKey *key, TteSigScheme scheme, TteHash hash, const guint8 *digest, gsize digest_len,
+      gboolean dry_run, GError **error)
 {
   const EVP_MD *md = tte_hash_md(hash);
   X509 *cert = tte_signing_key_get_cert(key);
@@ -199,8 +198,7 @@ build(TteSigningKey *key, TteSigScheme scheme, TteHash hash, const guint8 *diges
   /* The public key stands in for the private one: CMS_add1_signer only compares it
    * with the certificate and derives the algorithm identifiers from it.  No default
    * attributes (NOSMIMECAP; no CADES/REUSE_DIGEST) and no signing (PARTIAL). */
-  si = CMS_add1_signer(cms, cert, key->public_key, md,
-                       CMS_PARTIAL | CMS_NOSMIMECAP | CMS_BINARY);
+  si = CMS_add1_signer(cms, cert, key->public_key, md, CMS_PARTIAL | CMS_NOSMIMECAP | CMS_BINARY);
   if (si == NULL) {
     tte_set_error_openssl(error, TTE_ERROR_CRYPTO, "cannot add the signer to the CMS");
     return NULL;
@@ -252,8 +250,7 @@ build(TteSigningKey *key, TteSigScheme scheme, TteHash hash, const guint8 *diges
   }
   if (g_bytes_get_size(sig) > TTE_LIMIT_SIG_MAX_LEN) {
     g_set_error(error, TTE_ERROR, TTE_ERROR_LIMIT,
-                "signature value exceeds %u bytes (TTE_LIMIT_SIG_MAX_LEN)",
-                TTE_LIMIT_SIG_MAX_LEN);
+                "signature value exceeds %u bytes (TTE_LIMIT_SIG_MAX_LEN)", TTE_LIMIT_SIG_MAX_LEN);
     return NULL;
   }
   if (!ASN1_OCTET_STRING_set(CMS_SignerInfo_get0_signature(si), g_bytes_get_data(sig, NULL),
@@ -291,7 +288,7 @@ sig_cms_build(TteSigningKey *key, TteSigScheme scheme, TteHash hash, const guint
 gsize
 sig_cms_max_size(TteSigningKey *key, TteSigScheme scheme, TteHash hash, GError **error)
 {
-  guint8 zero[EVP_MAX_MD_SIZE] = { 0 };
+  guint8 zero[EVP_MAX_MD_SIZE] = {0};
   g_autoptr(GBytes) der = build(key, scheme, hash, zero, tte_hash_len(hash), TRUE, error);
 
   return der != NULL ? g_bytes_get_size(der) : 0;

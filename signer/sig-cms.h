@@ -17,9 +17,8 @@ G_BEGIN_DECLS
  * by @key with @scheme.  Checks the returned signature against the certificate's key
  * before returning (a faulty token must not produce a broken letter).  Returns new DER
  * bytes, or NULL with @error (TTE_ERROR_CRYPTO, or the key's own codes). */
-GBytes *sig_cms_build(TteSigningKey *key, TteSigScheme scheme, TteHash hash,
-                      const guint8 *digest, gsize digest_len,
-                      GError **error) G_GNUC_WARN_UNUSED_RESULT;
+GBytes *sig_cms_build(TteSigningKey *key, TteSigScheme scheme, TteHash hash, const guint8 *digest,
+                      gsize digest_len, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Upper bound of the DER size sig_cms_build() will produce for this key, scheme and
  * hash (built once with a dummy signature of the key's maximum size; the key is not

@@ -41,15 +41,15 @@ typedef struct {
 
   /* what the caller asked for (any may be unset) */
   gboolean have_rect;
-  double rect[4];           /* x, y, width, height as the reader sees the page (--rect) */
-  const char *anchor;       /* text to look for, e.g. "[TTE]" (--anchor) */
-  const char *image_path;   /* stamp image (--image) */
-  const char *qr_url_base;  /* QR target: qr_url_base + document_id */
+  double rect[4];          /* x, y, width, height as the reader sees the page (--rect) */
+  const char *anchor;      /* text to look for, e.g. "[TTE]" (--anchor) */
+  const char *image_path;  /* stamp image (--image) */
+  const char *qr_url_base; /* QR target: qr_url_base + document_id */
   const char *document_id;
-  const char *timezone;     /* for the printed time, e.g. "Asia/Jakarta" */
+  const char *timezone; /* for the printed time, e.g. "Asia/Jakarta" */
 
   /* text for the stamp */
-  const char *signer_name;  /* from the certificate's CN when not given */
+  const char *signer_name; /* from the certificate's CN when not given */
   const char *reason;
   const char *location;
   GDateTime *time;
@@ -60,15 +60,14 @@ typedef struct {
 } SigAppearanceRequest;
 
 typedef struct {
-  guint page_index;   /* the page the widget goes on (an anchor may choose it) */
-  double rect[4];     /* widget /Rect, default user space, x1 y1 x2 y2 */
-  guint xobject_num;  /* the /AP /N form XObject, emitted through the sink */
+  guint page_index;  /* the page the widget goes on (an anchor may choose it) */
+  double rect[4];    /* widget /Rect, default user space, x1 y1 x2 y2 */
+  guint xobject_num; /* the /AP /N form XObject, emitted through the sink */
 } SigAppearanceResult;
 
 /* Emit the appearance for @req through @sink.  Returns FALSE with @error on failure
  * (e.g. TTE_ERROR_ANCHOR_NOT_FOUND); nothing it emitted is written then. */
 typedef gboolean (*SigAppearanceFunc)(SigObjSink *sink, const SigAppearanceRequest *req,
-                                      SigAppearanceResult *out, void *user_data,
-                                      GError **error);
+                                      SigAppearanceResult *out, void *user_data, GError **error);
 
 G_END_DECLS

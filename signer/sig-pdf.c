@@ -23,15 +23,15 @@
 #define SIG_XREF_PROBE 64u
 
 typedef struct {
-  char *name;        /* full field name */
-  qpdf_oh oh;        /* the field dictionary */
-  gboolean signed_;  /* has a /V */
+  char *name;       /* full field name */
+  qpdf_oh oh;       /* the field dictionary */
+  gboolean signed_; /* has a /V */
 } SigField;
 
 struct SigDoc {
   qpdf_data q;
-  int fd;            /* file source, or -1 */
-  GBytes *bytes;     /* memory source, or NULL */
+  int fd;        /* file source, or -1 */
+  GBytes *bytes; /* memory source, or NULL */
   char *path;
   guint64 size;
   guint64 startxref;
@@ -40,8 +40,8 @@ struct SigDoc {
   guint64 trailer_size;
   char *root_ref, *info_ref, *id_text;
   guint page_count;
-  GPtrArray *fields;      /* SigField*: signature fields */
-  GHashTable *names;      /* every field name in use */
+  GPtrArray *fields; /* SigField*: signature fields */
+  GHashTable *names; /* every field name in use */
   guint sig_count;
   int docmdp;
 };
@@ -73,13 +73,41 @@ sig_doc_free(SigDoc *doc)
   g_free(doc);
 }
 
-guint64 sig_doc_get_size(const SigDoc *doc) { return doc->size; }
-SigXrefKind sig_doc_get_xref_kind(const SigDoc *doc) { return doc->xref_kind; }
-gboolean sig_doc_is_hybrid(const SigDoc *doc) { return doc->hybrid; }
-guint64 sig_doc_get_startxref(const SigDoc *doc) { return doc->startxref; }
-guint sig_doc_get_page_count(const SigDoc *doc) { return doc->page_count; }
-guint sig_doc_get_signature_count(const SigDoc *doc) { return doc->sig_count; }
-int sig_doc_get_docmdp(const SigDoc *doc) { return doc->docmdp; }
+guint64
+sig_doc_get_size(const SigDoc *doc)
+{
+  return doc->size;
+}
+SigXrefKind
+sig_doc_get_xref_kind(const SigDoc *doc)
+{
+  return doc->xref_kind;
+}
+gboolean
+sig_doc_is_hybrid(const SigDoc *doc)
+{
+  return doc->hybrid;
+}
+guint64
+sig_doc_get_startxref(const SigDoc *doc)
+{
+  return doc->startxref;
+}
+guint
+sig_doc_get_page_count(const SigDoc *doc)
+{
+  return doc->page_count;
+}
+guint
+sig_doc_get_signature_count(const SigDoc *doc)
+{
+  return doc->sig_count;
+}
+int
+sig_doc_get_docmdp(const SigDoc *doc)
+{
+  return doc->docmdp;
+}
 
 gboolean
 sig_doc_read_at(SigDoc *doc, guint64 offset, void *buf, gsize len, GError **error)
@@ -173,7 +201,8 @@ check_header(SigDoc *doc, GError **error)
       /* Offsets in such files are relative to the header, ours would be absolute. */
       g_set_error(error, TTE_ERROR, TTE_ERROR_PDF_UNSUPPORTED,
                   "the document has %" G_GSIZE_FORMAT " bytes before its %%PDF- header; "
-                  "re-save it with a PDF tool first", i);
+                  "re-save it with a PDF tool first",
+                  i);
       return FALSE;
     }
   }
@@ -331,8 +360,7 @@ inspect(SigDoc *doc, GError **error)
   v = q_key(doc, trailer, "/Size");
   if (!qpdf_oh_is_integer(q, v) || qpdf_oh_get_int_value(q, v) <= 0 ||
       (guint64)qpdf_oh_get_int_value(q, v) > TTE_LIMIT_PDF_MAX_OBJECTS) {
-    g_set_error(error, TTE_ERROR, TTE_ERROR_PDF_DAMAGED,
-                "the trailer has no usable /Size");
+    g_set_error(error, TTE_ERROR, TTE_ERROR_PDF_DAMAGED, "the trailer has no usable /Size");
     return FALSE;
   }
   doc->trailer_size = (guint64)qpdf_oh_get_int_value(q, v);
@@ -371,13 +399,12 @@ inspect(SigDoc *doc, GError **error)
     int n = qpdf_oh_get_array_n_items(q, fields);
     if (n < 0 || (guint)n > TTE_LIMIT_PDF_MAX_FIELDS) {
       g_set_error(error, TTE_ERROR, TTE_ERROR_LIMIT,
-                  "more than %u form fields (TTE_LIMIT_PDF_MAX_FIELDS)",
-                  TTE_LIMIT_PDF_MAX_FIELDS);
+                  "more than %u form fields (TTE_LIMIT_PDF_MAX_FIELDS)", TTE_LIMIT_PDF_MAX_FIELDS);
       return FALSE;
     }
     for (int i = 0; i < n; i++)
-      if (!walk_field(doc, qpdf_oh_get_array_item(q, fields, i), NULL, FALSE, 0, seen,
-                      &visited, error))
+      if (!walk_field(doc, qpdf_oh_get_array_item(q, fields, i), NULL, FALSE, 0, seen, &visited,
+                      error))
         return FALSE;
   }
 
@@ -424,7 +451,7 @@ open_common(SigDoc *doc, GError **error)
     goto fail;
 
   doc->q = qpdf_init();
-  qpdf_silence_errors(doc->q);           /* a library does not print */
+  qpdf_silence_errors(doc->q); /* a library does not print */
   qpdf_set_suppress_warnings(doc->q, QPDF_TRUE);
   qpdf_set_attempt_recovery(doc->q, QPDF_FALSE);
   if (doc->bytes != NULL)
@@ -549,10 +576,10 @@ typedef struct {
 } XrefEntry;
 
 typedef struct {
-  SigObjSink sink;  /* first member: the sink pointer is the context */
+  SigObjSink sink; /* first member: the sink pointer is the context */
   SigDoc *doc;
-  GString *buf;     /* the update; absolute offset = doc->size + position */
-  GArray *entries;  /* XrefEntry */
+  GString *buf;    /* the update; absolute offset = doc->size + position */
+  GArray *entries; /* XrefEntry */
   guint first_new;
   guint next_num;
   GHashTable *emitted;
@@ -579,7 +606,7 @@ w_room(Writer *w, gsize more, GError **error)
 static gboolean
 w_begin_obj(Writer *w, guint num, guint gen, GError **error)
 {
-  XrefEntry e = { num, gen, 0 };
+  XrefEntry e = {num, gen, 0};
 
   if (g_hash_table_contains(w->emitted, GUINT_TO_POINTER(num))) {
     g_set_error(error, TTE_ERROR, TTE_ERROR_FAILED, "object %u written twice", num);
@@ -633,8 +660,8 @@ sink_emit(SigObjSink *sink, guint num, const char *dict, const guint8 *stream, g
 /* "<< (every entry of @dict except @skip) @extra >>" with the values as qpdf unparses
  * them: indirect values stay references, direct ones are written out. */
 static gboolean
-dict_with(SigDoc *doc, qpdf_oh dict, const char *const *skip, const char *extra,
-          GString *out, GError **error)
+dict_with(SigDoc *doc, qpdf_oh dict, const char *const *skip, const char *extra, GString *out,
+          GError **error)
 {
   qpdf_data q = doc->q;
   g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);
@@ -756,7 +783,7 @@ static void
 fill_geometry(SigDoc *doc, qpdf_oh page, SigAppearanceRequest *req)
 {
   qpdf_oh rot;
-  static const double letter[4] = { 0, 0, 612, 792 };
+  static const double letter[4] = {0, 0, 612, 792};
 
   if (!read_box(doc, page_attr(doc, page, "/MediaBox"), req->mediabox))
     memcpy(req->mediabox, letter, sizeof letter);
@@ -772,7 +799,7 @@ static gboolean
 geometry_cb(void *ctx, guint page_index, double mediabox[4], double cropbox[4], int *rotate)
 {
   SigDoc *doc = ctx;
-  SigAppearanceRequest r = { 0 };
+  SigAppearanceRequest r = {0};
 
   if (page_index >= doc->page_count)
     return FALSE;
@@ -846,7 +873,7 @@ write_xref(Writer *w, GError **error)
 
   if (stream) {
     /* The xref stream is an object too and lists itself. */
-    XrefEntry self = { 0, 0, 0 };
+    XrefEntry self = {0, 0, 0};
     xref_num = w->next_num++;
     self.num = xref_num;
     self.offset = w_pos(w);
@@ -856,10 +883,9 @@ write_xref(Writer *w, GError **error)
     max_num = MAX(max_num, g_array_index(e, XrefEntry, i).num);
   g_array_sort(e, xref_entry_cmp);
 
-  g_string_append_printf(trailer, "/Size %" G_GUINT64_FORMAT " /Prev %" G_GUINT64_FORMAT
-                         " /Root %s",
-                         MAX(doc->trailer_size, (guint64)max_num + 1), doc->startxref,
-                         doc->root_ref);
+  g_string_append_printf(
+      trailer, "/Size %" G_GUINT64_FORMAT " /Prev %" G_GUINT64_FORMAT " /Root %s",
+      MAX(doc->trailer_size, (guint64)max_num + 1), doc->startxref, doc->root_ref);
   if (doc->info_ref != NULL)
     g_string_append_printf(trailer, " /Info %s", doc->info_ref);
   if (doc->id_text != NULL)
@@ -872,14 +898,13 @@ write_xref(Writer *w, GError **error)
     g_string_append(w->buf, "xref\n");
     for (guint i = 0; i < e->len;) {
       guint j = i + 1;
-      while (j < e->len && g_array_index(e, XrefEntry, j).num ==
-                               g_array_index(e, XrefEntry, j - 1).num + 1)
+      while (j < e->len &&
+             g_array_index(e, XrefEntry, j).num == g_array_index(e, XrefEntry, j - 1).num + 1)
         j++;
       g_string_append_printf(w->buf, "%u %u\n", g_array_index(e, XrefEntry, i).num, j - i);
       for (guint k = i; k < j; k++) {
         XrefEntry *x = &g_array_index(e, XrefEntry, k);
-        g_string_append_printf(w->buf, "%010" G_GUINT64_FORMAT " %05u n\r\n", x->offset,
-                               x->gen);
+        g_string_append_printf(w->buf, "%010" G_GUINT64_FORMAT " %05u n\r\n", x->offset, x->gen);
       }
       i = j;
     }
@@ -898,8 +923,8 @@ write_xref(Writer *w, GError **error)
       ow++;
     for (guint i = 0; i < e->len;) {
       guint j = i + 1;
-      while (j < e->len && g_array_index(e, XrefEntry, j).num ==
-                               g_array_index(e, XrefEntry, j - 1).num + 1)
+      while (j < e->len &&
+             g_array_index(e, XrefEntry, j).num == g_array_index(e, XrefEntry, j - 1).num + 1)
         j++;
       g_string_append_printf(index, "%s%u %u", i ? " " : "", g_array_index(e, XrefEntry, i).num,
                              j - i);
@@ -951,7 +976,7 @@ sig_doc_build_update(SigDoc *doc, const SigUpdateParams *p, SigUpdate *out, GErr
   g_autoptr(GPtrArray) root_skip = g_ptr_array_new();
   g_autoptr(GString) t = g_string_new(NULL);
   g_autofree char *name = NULL;
-  Writer w = { 0 };
+  Writer w = {0};
   guint sig_num, widget_num = 0, ap_num = 0;
   gsize br_pos, gap_pos, gap_end_pos;
   double rect[4];
@@ -980,7 +1005,8 @@ sig_doc_build_update(SigDoc *doc, const SigUpdateParams *p, SigUpdate *out, GErr
     if (doc->sig_count > 0 || doc->docmdp != 0) {
       g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT,
                   "only the first signature of a document can certify it; this document "
-                  "already has %u signature(s)", doc->sig_count);
+                  "already has %u signature(s)",
+                  doc->sig_count);
       return FALSE;
     }
   }
@@ -1064,9 +1090,10 @@ sig_doc_build_update(SigDoc *doc, const SigUpdateParams *p, SigUpdate *out, GErr
     g_string_append(buf, p->dict_extra);
   }
   if (p->certify != 0)
-    g_string_append_printf(buf, " /Reference [<< /Type /SigRef /TransformMethod /DocMDP"
-                                " /TransformParams << /Type /TransformParams /P %d /V /1.2 >>"
-                                " >>]",
+    g_string_append_printf(buf,
+                           " /Reference [<< /Type /SigRef /TransformMethod /DocMDP"
+                           " /TransformParams << /Type /TransformParams /P %d /V /1.2 >>"
+                           " >>]",
                            p->certify);
   g_string_append(buf, " >>\nendobj\n");
 
@@ -1083,7 +1110,7 @@ sig_doc_build_update(SigDoc *doc, const SigUpdateParams *p, SigUpdate *out, GErr
   if (p->appearance != NULL &&
       (field == NULL || (ABS(rect[2] - rect[0]) > 0.01 && ABS(rect[3] - rect[1]) > 0.01))) {
     SigAppearanceRequest req = *p->appearance_request;
-    SigAppearanceResult res = { 0 };
+    SigAppearanceResult res = {0};
     qpdf_oh page;
 
     if (field != NULL) {
@@ -1132,7 +1159,8 @@ sig_doc_build_update(SigDoc *doc, const SigUpdateParams *p, SigUpdate *out, GErr
       }
     }
     if (res.page_index >= doc->page_count) {
-      g_set_error(error, TTE_ERROR, TTE_ERROR_FAILED, "the appearance chose a page that does not exist");
+      g_set_error(error, TTE_ERROR, TTE_ERROR_FAILED,
+                  "the appearance chose a page that does not exist");
       return FALSE;
     }
     if (field == NULL)
@@ -1146,8 +1174,8 @@ sig_doc_build_update(SigDoc *doc, const SigUpdateParams *p, SigUpdate *out, GErr
 
   /* 3. The field: fill the existing one, or a new merged field + widget. */
   if (field != NULL) {
-    static const char *const skip_ap[] = { "/V", "/AP", "/F", NULL };
-    static const char *const skip_v[] = { "/V", "/F", NULL };
+    static const char *const skip_ap[] = {"/V", "/AP", "/F", NULL};
+    static const char *const skip_v[] = {"/V", "/F", NULL};
     qpdf_oh f = q_key(doc, field->oh, "/F");
     /* Lock the widget (bit 8, LockedContents in PDF 2.0 is bit 10) and keep it
      * printable: flags 132 = Print|Locked, as for a new field. */
@@ -1175,8 +1203,9 @@ sig_doc_build_update(SigDoc *doc, const SigUpdateParams *p, SigUpdate *out, GErr
     if (!q_check(doc, error))
       return FALSE;
     widget_num = w.next_num++;
-    g_string_append_printf(body, "<< /Type /Annot /Subtype /Widget /FT /Sig /T %s /V %u 0 R"
-                                 " /F 132 /P %s /Rect ",
+    g_string_append_printf(body,
+                           "<< /Type /Annot /Subtype /Widget /FT /Sig /T %s /V %u 0 R"
+                           " /F 132 /P %s /Rect ",
                            tname, sig_num, page_ref);
     append_rect(body, rect);
     g_string_append_printf(body, " /AP << /N %u 0 R >> >>", ap_num);
@@ -1194,10 +1223,11 @@ sig_doc_build_update(SigDoc *doc, const SigUpdateParams *p, SigUpdate *out, GErr
       if (!array_with(doc, annots, ref->str, body, error) || !rewrite(&w, annots, body->str, error))
         return FALSE;
     } else {
-      static const char *const skip[] = { "/Annots", NULL };
+      static const char *const skip[] = {"/Annots", NULL};
       g_autoptr(GString) arr = g_string_new("/Annots ");
       if (!array_with(doc, annots, ref->str, arr, error) ||
-          !dict_with(doc, page, skip, arr->str, body, error) || !rewrite(&w, page, body->str, error))
+          !dict_with(doc, page, skip, arr->str, body, error) ||
+          !rewrite(&w, page, body->str, error))
         return FALSE;
     }
   }
@@ -1251,7 +1281,7 @@ sig_doc_build_update(SigDoc *doc, const SigUpdateParams *p, SigUpdate *out, GErr
 
   /* 5. Certification: /Perms /DocMDP in the catalog points at our signature. */
   if (p->certify != 0) {
-    static const char *const skip[] = { "/DocMDP", NULL };
+    static const char *const skip[] = {"/DocMDP", NULL};
     g_autofree char *extra = g_strdup_printf("/DocMDP %u 0 R", sig_num);
     g_autoptr(GString) body = g_string_new(NULL);
     if (qpdf_oh_is_dictionary(q, perms)) {
@@ -1287,9 +1317,8 @@ sig_doc_build_update(SigDoc *doc, const SigUpdateParams *p, SigUpdate *out, GErr
   {
     guint64 total = doc->size + buf->len;
     guint64 a = doc->size + gap_pos, b = doc->size + gap_end_pos;
-    g_autofree char *br = g_strdup_printf("[0 %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
-                                          " %" G_GUINT64_FORMAT "]",
-                                          a, b, total - b);
+    g_autofree char *br = g_strdup_printf(
+        "[0 %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT "]", a, b, total - b);
     gsize n = strlen(br);
     g_assert(n <= SIG_BYTERANGE_WIDTH);
     memcpy(buf->str + br_pos, br, n);

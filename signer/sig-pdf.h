@@ -45,12 +45,12 @@ gboolean sig_doc_read_at(SigDoc *doc, guint64 offset, void *buf, gsize len,
                          GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 typedef struct {
-  const char *field_name;   /* fill this existing empty signature field; NULL = new field */
-  guint page_index;         /* page of a new field (0-based) */
-  double rect[4];           /* widget /Rect of a new field (x1 y1 x2 y2); zeros = invisible */
-  int certify;              /* 0, or the DocMDP P value 1..3 */
-  const char *dict_extra;   /* more sig dictionary entries, PDF text ("/M (D:...) ...") */
-  gsize contents_len;       /* bytes reserved for the DER CMS in /Contents */
+  const char *field_name; /* fill this existing empty signature field; NULL = new field */
+  guint page_index;       /* page of a new field (0-based) */
+  double rect[4];         /* widget /Rect of a new field (x1 y1 x2 y2); zeros = invisible */
+  int certify;            /* 0, or the DocMDP P value 1..3 */
+  const char *dict_extra; /* more sig dictionary entries, PDF text ("/M (D:...) ...") */
+  gsize contents_len;     /* bytes reserved for the DER CMS in /Contents */
   /* visible stamp: called with @appearance_request completed by the writer */
   SigAppearanceFunc appearance;
   void *appearance_data;
@@ -58,11 +58,11 @@ typedef struct {
 } SigUpdateParams;
 
 typedef struct {
-  GBytes *update;        /* bytes to append right after the original document */
-  guint64 gap_start;     /* absolute offset of the '<' opening /Contents */
-  guint64 gap_end;       /* absolute offset one past its '>' */
+  GBytes *update;    /* bytes to append right after the original document */
+  guint64 gap_start; /* absolute offset of the '<' opening /Contents */
+  guint64 gap_end;   /* absolute offset one past its '>' */
   guint64 byte_range[4];
-  char *field_name;      /* the signature field's full name (UTF-8) */
+  char *field_name; /* the signature field's full name (UTF-8) */
   guint sig_obj_num;
 } SigUpdate;
 

@@ -101,10 +101,10 @@ prepared_clear(Prepared *p)
 }
 
 static gboolean
-prepare(Prepared *pr, TteSigningKey *key, const SigOptions *opts, const char *path,
-        GBytes *bytes, GError **error)
+prepare(Prepared *pr, TteSigningKey *key, const SigOptions *opts, const char *path, GBytes *bytes,
+        GError **error)
 {
-  SigUpdateParams params = { 0 };
+  SigUpdateParams params = {0};
   g_autoptr(GString) extra = g_string_new(NULL);
   g_autoptr(GDateTime) now = NULL;
   g_autofree char *date = NULL;
@@ -361,7 +361,7 @@ copy_original(SigDoc *doc, int fd, const char *what, GError **error)
 {
   g_autofree guint8 *buf = g_malloc(SIG_IO_CHUNK);
   guint64 size = sig_doc_get_size(doc);
-  Out o = { fd, what, NULL };
+  Out o = {fd, what, NULL};
 
   for (guint64 off = 0; off < size;) {
     gsize n = (gsize)MIN(size - off, (guint64)SIG_IO_CHUNK);
@@ -373,16 +373,16 @@ copy_original(SigDoc *doc, int fd, const char *what, GError **error)
 }
 
 gboolean
-sig_sign_file(const char *in_path, const char *out_path, TteSigningKey *key,
-              const SigOptions *opts, SigResult *result, GError **error)
+sig_sign_file(const char *in_path, const char *out_path, TteSigningKey *key, const SigOptions *opts,
+              SigResult *result, GError **error)
 {
-  Prepared pr = { 0 };
+  Prepared pr = {0};
   g_autofree char *dir = g_path_get_dirname(out_path);
   g_autofree char *base = g_path_get_basename(out_path);
   g_autofree char *tmp = NULL;
   gboolean ok = FALSE;
   int fd = -1;
-  Out o = { -1, NULL, NULL };
+  Out o = {-1, NULL, NULL};
 
   if (!prepare(&pr, key, opts, in_path, NULL, error))
     goto out;
@@ -434,8 +434,7 @@ sig_sign_file(const char *in_path, const char *out_path, TteSigningKey *key,
   fd = -1;
   if (g_rename(tmp, out_path) != 0) {
     int e = errno;
-    g_set_error(error, TTE_ERROR, TTE_ERROR_IO, "cannot rename to %s: %s", out_path,
-                g_strerror(e));
+    g_set_error(error, TTE_ERROR, TTE_ERROR_IO, "cannot rename to %s: %s", out_path, g_strerror(e));
     goto out;
   }
   g_clear_pointer(&tmp, g_free);
@@ -463,11 +462,11 @@ GBytes *
 sig_sign_bytes(GBytes *in, TteSigningKey *key, const SigOptions *opts, SigResult *result,
                GError **error)
 {
-  Prepared pr = { 0 };
+  Prepared pr = {0};
   guint8 *mem = NULL;
   gsize in_len = 0, up_len = 0;
   const guint8 *in_data, *up_data;
-  Out o = { -1, "the signed document", NULL };
+  Out o = {-1, "the signed document", NULL};
   GBytes *outb = NULL;
 
   if (!prepare(&pr, key, opts, NULL, in, error))

@@ -20,17 +20,17 @@ typedef struct {
   /* 0 = approval signature; 1, 2, 3 = certify with DocMDP P=1 (no changes), P=2 (form
    * fill and signing), P=3 (also annotations).  Only for the first signature. */
   int certify;
-  TteHash hash;             /* message digest; default SHA-256 */
-  int scheme;               /* a TteSigScheme, or -1 for the key's natural scheme */
+  TteHash hash; /* message digest; default SHA-256 */
+  int scheme;   /* a TteSigScheme, or -1 for the key's natural scheme */
 
   /* signature dictionary entries (UTF-8, each at most TTE_LIMIT_SIG_TEXT_MAX_LEN bytes) */
   const char *reason, *location, *contact, *signer_name;
-  GDateTime *time;          /* for /M; NULL = now (local time zone) */
+  GDateTime *time; /* for /M; NULL = now (local time zone) */
 
   /* visible signature (the appearance module); all unset = invisible signature */
-  guint page;               /* 1-based page for a new field; 0 = first page (or anchor's) */
+  guint page; /* 1-based page for a new field; 0 = first page (or anchor's) */
   gboolean have_rect;
-  double rect[4];           /* x, y, width, height in points, as the reader sees the page */
+  double rect[4]; /* x, y, width, height in points, as the reader sees the page */
   const char *anchor;
   const char *image_path;
   const char *qr_url_base;
@@ -45,13 +45,13 @@ typedef struct {
 void sig_options_init(SigOptions *opts);
 
 typedef struct {
-  char document_sha256[65];  /* hex SHA-256 of the signed output */
-  guint signature_count;     /* signatures in the output */
+  char document_sha256[65]; /* hex SHA-256 of the signed output */
+  guint signature_count;    /* signatures in the output */
   guint64 byte_range[4];
-  guint64 size;              /* bytes of the output */
-  gsize contents_reserved;   /* bytes reserved for the CMS in /Contents */
-  gsize cms_len;             /* bytes of the CMS */
-  char *field_name;          /* the field signed (owned; sig_result_clear frees) */
+  guint64 size;            /* bytes of the output */
+  gsize contents_reserved; /* bytes reserved for the CMS in /Contents */
+  gsize cms_len;           /* bytes of the CMS */
+  char *field_name;        /* the field signed (owned; sig_result_clear frees) */
 } SigResult;
 
 void sig_result_clear(SigResult *result);
@@ -70,7 +70,7 @@ gboolean sig_sign_file(const char *in_path, const char *out_path, TteSigningKey 
 
 /* The same in memory: returns the signed document (the input followed by the update)
  * without touching the file system.  For the service. */
-GBytes *sig_sign_bytes(GBytes *in, TteSigningKey *key, const SigOptions *opts,
-                       SigResult *result, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+GBytes *sig_sign_bytes(GBytes *in, TteSigningKey *key, const SigOptions *opts, SigResult *result,
+                       GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS

@@ -52,7 +52,7 @@ sig_visible_build(SigObjSink *sink, const SigAppearanceRequest *req, SigAppearan
 {
   SigPageGeometry geom;
   SigPlacement pl;
-  SigStamp stamp = { 0 };
+  SigStamp stamp = {0};
   g_autoptr(GTimeZone) tz = NULL;
   g_autofree char *qr = NULL;
   guint page = req->page_index;

@@ -29,8 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 check_update(GBytes *in, SigDoc *doc, int certify)
 {
-  SigUpdateParams p = { 0 };
-  SigUpdate u = { 0 };
+  SigUpdateParams p = {0};
+  SigUpdate u = {0};
   g_autoptr(GError) error = NULL;
   gsize in_len = g_bytes_get_size(in), up_len;
   guint before = sig_doc_get_signature_count(doc);

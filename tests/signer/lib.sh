@@ -115,8 +115,8 @@ check_signed() {
   done
   if [ "$cmsok" = 1 ]; then ok "$label: openssl cms -verify (root only), no signingTime, signingCertificateV2"; else not_ok "$label: openssl cms"; fi
 
-  out=$(timeout 120 pdfsig -nssdir "sql:$PKI/nss" "$f" 2>&1)
-  if [ $? = 124 ] && [ -n "$orig" ] && ! timeout 60 pdfsig "$orig" >/dev/null 2>&1; then
+  out=$(timeout 60 pdfsig -nssdir "sql:$PKI/nss" "$f" 2>&1)
+  if [ $? = 124 ] && [ -n "$orig" ] && ! timeout 30 pdfsig "$orig" >/dev/null 2>&1; then
     ok "$label: pdfsig # SKIP pdfsig hangs on the unsigned original too"
   elif [ "$(grep -c "Signature Validation: Signature is Valid." <<<"$out")" = "$nsig" ] &&
        [ "$(grep -c "Certificate Validation: Certificate is Trusted." <<<"$out")" = "$nsig" ] &&

@@ -27,7 +27,9 @@ main(int argc, char **argv)
     cairo_move_to(cr, 72, 140);
     cairo_show_text(cr, "Nomor: 800/123/Diskominfo/2026        Perihal: Undangan Rapat");
     cairo_move_to(cr, 72, 180);
-    cairo_show_text(cr, "Dengan hormat, bersama ini kami mengundang Bapak/Ibu untuk hadir pada rapat koordinasi.");
+    cairo_show_text(
+        cr,
+        "Dengan hormat, bersama ini kami mengundang Bapak/Ibu untuk hadir pada rapat koordinasi.");
     cairo_move_to(cr, 380, 640);
     cairo_show_text(cr, "[TTE]");
     cairo_rectangle(cr, 72, 100, 451, 1);

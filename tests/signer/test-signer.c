@@ -24,8 +24,9 @@ static char *tmpdir;
 static TteSigningKey *
 make_key(const char *alg)
 {
-  g_autoptr(EVP_PKEY) pk = g_strcmp0(alg, "EC") == 0 ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
-                                                     : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+  g_autoptr(EVP_PKEY) pk = g_strcmp0(alg, "EC") == 0
+                               ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
+                               : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
   g_autoptr(X509) x = X509_new();
   X509_NAME *n;
   g_autofree char *kp = g_build_filename(tmpdir, alg, NULL);
@@ -45,11 +46,12 @@ make_key(const char *alg)
   X509_set_pubkey(x, pk);
   n = X509_get_subject_name(x);
   X509_NAME_add_entry_by_txt(n, "C", MBSTRING_ASC, (const unsigned char *)"ID", -1, -1, 0);
-  X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"Uji Penanda Tangan",
-                             -1, -1, 0);
+  X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"Uji Penanda Tangan", -1,
+                             -1, 0);
   X509_set_issuer_name(x, n);
   X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-  ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_key_usage, "critical,digitalSignature,nonRepudiation,keyCertSign");
+  ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_key_usage,
+                            "critical,digitalSignature,nonRepudiation,keyCertSign");
   X509_add_ext(x, ext, -1);
   X509_EXTENSION_free(ext);
   g_assert_true(X509_sign(x, pk, EVP_sha256()) > 0);
@@ -78,8 +80,9 @@ make_pdf(const char *extra_catalog, const char *const *extra_objs)
 
   bodies[n++] = NULL; /* placeholder for 1: catalog */
   bodies[n++] = "<< /Type /Pages /Kids [3 0 R] /Count 1 >>";
-  bodies[n++] = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-                "/Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>";
+  bodies[n++] =
+      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+      "/Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>";
   bodies[n++] = "<< /Length 42 >>\nstream\nBT /F1 24 Tf 72 700 Td (Surat Dinas) Tj ET\nendstream";
   for (guint i = 0; extra_objs != NULL && extra_objs[i] != NULL; i++)
     bodies[n++] = extra_objs[i];
@@ -96,8 +99,9 @@ make_pdf(const char *extra_catalog, const char *const *extra_objs)
   g_string_append_printf(s, "xref\n0 %u\n0000000000 65535 f \n", n + 1);
   for (guint i = 0; i < n; i++)
     g_string_append_printf(s, "%010" G_GSIZE_FORMAT " 00000 n \n", g_array_index(offs, gsize, i));
-  g_string_append_printf(s, "trailer\n<< /Size %u /Root 1 0 R >>\nstartxref\n%" G_GSIZE_FORMAT
-                            "\n%%%%EOF\n", n + 1, xref);
+  g_string_append_printf(
+      s, "trailer\n<< /Size %u /Root 1 0 R >>\nstartxref\n%" G_GSIZE_FORMAT "\n%%%%EOF\n", n + 1,
+      xref);
   return g_string_free_to_bytes(s);
 }
 
@@ -150,7 +154,7 @@ assert_valid(GBytes *pdf, TteSigningKey *key, TteHash hash)
   g_autoptr(X509_STORE) store = X509_STORE_new();
   g_autoptr(BIO) in = NULL;
   const unsigned char *p;
-  STACK_OF(CMS_SignerInfo) *sis;
+  STACK_OF(CMS_SignerInfo) * sis;
   CMS_SignerInfo *si;
   X509_ALGOR *dig = NULL;
   int idx;
@@ -177,7 +181,8 @@ assert_valid(GBytes *pdf, TteSigningKey *key, TteHash hash)
   g_assert_cmpint(idx, >=, 0);
   g_assert_cmpint(CMS_signed_get_attr_count(si), ==, 3);
   {
-    ASN1_STRING *s = X509_ATTRIBUTE_get0_data(CMS_signed_get_attr(si, idx), 0, V_ASN1_SEQUENCE, NULL);
+    ASN1_STRING *s =
+        X509_ATTRIBUTE_get0_data(CMS_signed_get_attr(si, idx), 0, V_ASN1_SEQUENCE, NULL);
     const unsigned char *sp = ASN1_STRING_get0_data(s);
     ESS_SIGNING_CERT_V2 *sc = d2i_ESS_SIGNING_CERT_V2(NULL, &sp, ASN1_STRING_length(s));
     g_autoptr(TteX509Stack) certs = sk_X509_new_null();
@@ -214,7 +219,7 @@ test_rsa_pkcs1(void)
   g_autoptr(GBytes) in = make_pdf(NULL, NULL);
   g_autoptr(GBytes) out = NULL;
   SigOptions o;
-  SigResult res = { 0 };
+  SigResult res = {0};
   g_autoptr(GDateTime) t = g_date_time_new_from_iso8601("2026-11-27T14:05:00+07:00", NULL);
 
   sig_options_init(&o);
@@ -243,12 +248,14 @@ test_schemes(void)
   g_autoptr(TteSigningKey) rsa = make_key("RSA");
   g_autoptr(TteSigningKey) ec = make_key("EC");
   g_autoptr(GBytes) in = make_pdf(NULL, NULL);
-  struct { TteSigningKey *key; TteSigScheme scheme; TteHash hash; } cases[] = {
-    { rsa, TTE_SCHEME_RSA_PSS, TTE_HASH_SHA256 },
-    { rsa, TTE_SCHEME_RSA_PSS, TTE_HASH_SHA384 },
-    { rsa, TTE_SCHEME_RSA_PKCS1, TTE_HASH_SHA512 },
-    { ec, TTE_SCHEME_ECDSA, TTE_HASH_SHA256 },
-    { ec, TTE_SCHEME_ECDSA, TTE_HASH_SHA384 },
+  struct {
+    TteSigningKey *key;
+    TteSigScheme scheme;
+    TteHash hash;
+  } cases[] = {
+      {rsa, TTE_SCHEME_RSA_PSS, TTE_HASH_SHA256},   {rsa, TTE_SCHEME_RSA_PSS, TTE_HASH_SHA384},
+      {rsa, TTE_SCHEME_RSA_PKCS1, TTE_HASH_SHA512}, {ec, TTE_SCHEME_ECDSA, TTE_HASH_SHA256},
+      {ec, TTE_SCHEME_ECDSA, TTE_HASH_SHA384},
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -288,7 +295,7 @@ test_sequential(void)
 
   sig_options_init(&o);
   for (guint i = 0; i < 3; i++) {
-    SigResult res = { 0 };
+    SigResult res = {0};
     TteSigningKey *k = i == 1 ? ec : rsa;
     GBytes *next = sign_ok(cur, k, &o, &res);
     g_autofree char *want = g_strdup_printf("Signature%u", i + 1);
@@ -345,15 +352,15 @@ test_field(void)
 {
   g_autoptr(TteSigningKey) key = make_key("RSA");
   static const char *const objs[] = {
-    "<< /FT /Sig /T (Kepala Dinas) /Type /Annot /Subtype /Widget /Rect [0 0 0 0] /P 3 0 R >>",
-    "<< /FT /Tx /T (Nomor) /Type /Annot /Subtype /Widget /Rect [10 10 100 30] /P 3 0 R >>",
-    NULL,
+      "<< /FT /Sig /T (Kepala Dinas) /Type /Annot /Subtype /Widget /Rect [0 0 0 0] /P 3 0 R >>",
+      "<< /FT /Tx /T (Nomor) /Type /Annot /Subtype /Widget /Rect [10 10 100 30] /P 3 0 R >>",
+      NULL,
   };
   g_autoptr(GBytes) in = make_pdf("/AcroForm << /Fields [5 0 R 6 0 R] >>", objs);
   g_autoptr(GBytes) out = NULL, twice = NULL;
   g_autoptr(GError) error = NULL;
   SigOptions o;
-  SigResult res = { 0 };
+  SigResult res = {0};
 
   sig_options_init(&o);
   o.field_name = "Tidak Ada";
@@ -387,7 +394,11 @@ test_refusals(void)
   g_autoptr(TteSigningKey) key = make_key("RSA");
   g_autoptr(GBytes) good = make_pdf(NULL, NULL);
   SigOptions o;
-  struct { const char *what; GBytes *in; int code; } cases[4];
+  struct {
+    const char *what;
+    GBytes *in;
+    int code;
+  } cases[4];
   gsize glen = 0;
   const char *g = g_bytes_get_data(good, &glen);
   g_autofree char *bad_xref = g_strndup(g, glen);
@@ -444,11 +455,12 @@ test_file_atomic(void)
   g_autofree char *signed_data = NULL;
   gsize signed_len = 0;
   SigOptions o;
-  SigResult res = { 0 };
+  SigResult res = {0};
   g_autoptr(GDir) dir = NULL;
   guint entries = 0;
 
-  g_assert_true(g_file_set_contents(in, g_bytes_get_data(good, NULL), (gssize)g_bytes_get_size(good), NULL));
+  g_assert_true(
+      g_file_set_contents(in, g_bytes_get_data(good, NULL), (gssize)g_bytes_get_size(good), NULL));
   g_assert_cmpint(g_mkdir(sub, 0755), ==, 0);
   sig_options_init(&o);
   g_assert_true(sig_sign_file(in, out, key, &o, &res, &error));
@@ -479,11 +491,12 @@ test_cms_size_bound(void)
 {
   g_autoptr(TteSigningKey) ec = make_key("EC");
   g_autoptr(GError) error = NULL;
-  guint8 digest[32] = { 1, 2, 3 };
+  guint8 digest[32] = {1, 2, 3};
 
   for (int i = 0; i < 20; i++) {
     /* ECDSA signatures vary in length; the bound must hold for each. */
-    g_autoptr(GBytes) der = sig_cms_build(ec, TTE_SCHEME_ECDSA, TTE_HASH_SHA256, digest, 32, &error);
+    g_autoptr(GBytes) der =
+        sig_cms_build(ec, TTE_SCHEME_ECDSA, TTE_HASH_SHA256, digest, 32, &error);
     gsize max = sig_cms_max_size(ec, TTE_SCHEME_ECDSA, TTE_HASH_SHA256, &error);
     g_assert_no_error(error);
     g_assert_cmpuint(g_bytes_get_size(der), <=, max);
