@@ -1,0 +1,516 @@
+#!/usr/bin/env bash
+# Integration test of the signing-service endpoints of `tte serve` (TAP, curl + jq) on a
+# free loopback port, against the demo PKI and SoftHSM2 tokens of certs-example/demo-setup:
+# key import/activation/retirement, POST /api/v1/sign in its three body forms, idempotency,
+# batch, verify, BSrE v2, the role x endpoint matrix, bad inputs, metrics/readyz, 64
+# concurrent signatures checked by pdfsig, restart, and kill -9 under load.
+# TTE_SLOW_TESTS=1 makes the concurrent and crash runs longer.
+set -u
+TTE="${TTE_BUILD_DIR:?TTE_BUILD_DIR not set}/api/tte"
+SRC="${TTE_SOURCE_DIR:?TTE_SOURCE_DIR not set}"
+LETTER_TOOL="$TTE_BUILD_DIR/certs-example/tte-sample-letter"
+WORK=$(mktemp -d /tmp/tte-sign-test.XXXXXX)
+SERVER_PID=
+N=0
+FAILED=0
+SLOW=${TTE_SLOW_TESTS:-}
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$SRC/tests/lsan.supp:print_suppressions=0}"
+
+cleanup() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ok() { N=$((N + 1)); echo "ok $N - $*"; }
+not_ok() { N=$((N + 1)); FAILED=1; echo "not ok $N - $*"; }
+check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+
+for tool in curl jq softhsm2-util openssl; do
+  if ! command -v $tool >/dev/null; then
+    echo "1..0 # SKIP $tool not installed"
+    exit 0
+  fi
+done
+[ -x "$LETTER_TOOL" ] || { echo "1..0 # SKIP sample letter tool not built"; exit 0; }
+
+# ---- demo PKI and tokens (kept in the build tree: demo-setup is idempotent) -------------
+DEMO="$TTE_BUILD_DIR/tests/api/sign-demo"
+mkdir -p "$DEMO"
+if ! TTE="$TTE" DEMO_QUIET=1 "$SRC/certs-example/demo-setup" "$DEMO" >"$WORK/demo.log" 2>&1; then
+  echo "1..0 # SKIP demo-setup failed: $(tail -3 "$WORK/demo.log" | tr '\n' ' ')"
+  exit 0
+fi
+export SOFTHSM2_CONF="$DEMO/softhsm2.conf"
+PIN_K=$(cat "$DEMO/pins/opd-kominfo.pin")
+PIN_B=$(cat "$DEMO/pins/opd-bappeda.pin")
+URI_K="pkcs11:token=opd-kominfo;object=sekretaris-2026"
+URI_B="pkcs11:token=opd-bappeda;object=kepala-2026"
+URI_U="pkcs11:token=demo-untrusted;object=untrusted-2026"
+"$LETTER_TOOL" "$WORK/letter.pdf" >/dev/null 2>&1
+head -c 2000 "$WORK/letter.pdf" >"$WORK/truncated.pdf"
+printf 'this is not a PDF\n' >"$WORK/not.pdf"
+
+DB="$WORK/tte.db"
+CONF="$WORK/tte.conf"
+LOG="$WORK/serve.log"
+cat >"$CONF" <<CONF
+[server]
+listen = 127.0.0.1:0
+threads = 4
+body_max = 2097152
+spool_threshold = 262144
+spool_dir = $WORK
+timeout = 30
+per_ip_connections = 64
+shutdown_grace = 20
+[database]
+path = $DB
+[verify]
+trust_roots = $DEMO/pki/root.pem
+intermediates = $DEMO/pki/intermediate.pem
+crls = $DEMO/pki/root.crl;$DEMO/pki/intermediate.crl
+base_url = https://tte.example.go.id
+[sign]
+replay_max_age = 3600
+replay_max_bytes = 67108864
+CONF
+
+start_server() {
+  rm -f "$WORK/port"
+  "$TTE" serve --config "$CONF" --port-file "$WORK/port" 2>>"$LOG" &
+  SERVER_PID=$!
+  for _ in $(seq 1 150); do
+    [ -s "$WORK/port" ] && break
+    sleep 0.1
+  done
+  PORT=$(cat "$WORK/port" 2>/dev/null || echo 0)
+  BASE="http://127.0.0.1:$PORT"
+  [ "$PORT" != 0 ]
+}
+stop_server() {
+  kill -TERM "$SERVER_PID" && wait "$SERVER_PID"
+  local rc=$?
+  SERVER_PID=
+  return $rc
+}
+
+# call METHOD PATH TOKEN [curl args...] -> $STATUS, body in $WORK/body, headers in $WORK/hdr
+call() {
+  local method=$1 path=$2 token=$3
+  shift 3
+  local args=(-s -o "$WORK/body" -D "$WORK/hdr" -w '%{http_code}' -X "$method")
+  [ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
+  STATUS=$(curl "${args[@]}" "$@" "$BASE$path")
+}
+jcall() { # jcall METHOD PATH TOKEN JSONFILE [curl args]
+  local m=$1 p=$2 t=$3 f=$4
+  shift 4
+  call "$m" "$p" "$t" -H 'Content-Type: application/json' --data-binary "@$f" "$@"
+}
+code() { jq -r '.error.code // empty' "$WORK/body" 2>/dev/null; }
+header() { tr -d '\r' <"$WORK/hdr" | sed -n "s/^$1: //Ip" | tail -1; }
+want() { # want DESC STATUS [CODE]
+  local d=$1 s=$2 c=${3-}
+  if [ "$STATUS" = "$s" ] && { [ -z "$c" ] || [ "$(code)" = "$c" ]; }; then
+    ok "$d"
+  else
+    not_ok "$d (want $s${c:+ $c}, got $STATUS: $(head -c 300 "$WORK/body"))"
+  fi
+}
+secret_not_in() { ! grep -qF -- "$1" "$2"; }
+
+# ---- bootstrap, start -------------------------------------------------------------------
+ADMIN=$("$TTE" serve --config "$CONF" --bootstrap-admin "admin" 2>>"$LOG")
+read -r SK TK < <("$TTE" serve --config "$CONF" --bootstrap-signer 5203014107850001 \
+  --name "Baiq Nurul Aini" --title "Sekretaris Dinas" --org "Dinas Kominfo" 2>>"$LOG")
+read -r SB TB < <("$TTE" serve --config "$CONF" --bootstrap-signer kepala@bappeda.go.id \
+  --name "Lalu Ahmad Zaini" --org "Bappeda" 2>>"$LOG")
+read -r SN TN < <("$TTE" serve --config "$CONF" --bootstrap-signer nokey@opd.go.id \
+  --name "Tanpa Kunci" 2>>"$LOG")
+check "bootstrap: admin and three signers" [ -n "$ADMIN" ] && [ -n "$TK" ] && [ -n "$TB" ] && [ -n "$TN" ]
+check "server starts" start_server
+
+# ---- keys: import, refusals, activation --------------------------------------------------
+import_json() { # import_json URI CERTFILE PIN > file
+  jq -n --arg uri "$1" --rawfile c "$2" --arg p "$3" '{uri:$uri, certificate:$c, passphrase:$p}'
+}
+import_json "$URI_K" "$DEMO/pki/signers/opd-bappeda.pem" "$PIN_K" >"$WORK/imp-wrong.json"
+jcall POST "/api/v1/admin/signers/$SK/keys/import" "$ADMIN" "$WORK/imp-wrong.json"
+want "import: a certificate of another key is refused" 422 CERT_MISMATCH
+import_json "$URI_U" "$DEMO/pki/signers/demo-untrusted.pem" "$(cat "$DEMO/pins/demo-untrusted.pin")" >"$WORK/imp-untr.json"
+jcall POST "/api/v1/admin/signers/$SK/keys/import" "$ADMIN" "$WORK/imp-untr.json"
+want "import: a certificate under another root is refused" 422 CERT_MISMATCH
+import_json "$URI_K" "$DEMO/pki/signers/opd-kominfo.pem" "wrong-$PIN_K" >"$WORK/imp-badpin.json"
+jcall POST "/api/v1/admin/signers/$SK/keys/import" "$ADMIN" "$WORK/imp-badpin.json"
+want "import: wrong passphrase is 403 PIN_INCORRECT" 403 PIN_INCORRECT
+import_json "$URI_K" "$DEMO/pki/signers/opd-kominfo.pem" "$PIN_K" >"$WORK/imp-k.json"
+jcall POST "/api/v1/admin/signers/$SK/keys/import" "$TK" "$WORK/imp-k.json"
+want "import: a signer token is forbidden" 403 FORBIDDEN
+jcall POST "/api/v1/admin/signers/$SK/keys/import" "$ADMIN" "$WORK/imp-k.json"
+want "import: the signer's own certificate is accepted" 201
+K1=$(jq -r .key.id "$WORK/body")
+check "import: the new key is 'generated' with its certificate" [ "$(jq -r '.key.state + " " + (.key.has_certificate|tostring)' "$WORK/body")" = "generated true" ]
+import_json "$URI_B" "$DEMO/pki/signers/opd-bappeda.pem" "$PIN_B" >"$WORK/imp-b.json"
+jcall POST "/api/v1/admin/signers/$SB/keys/import" "$ADMIN" "$WORK/imp-b.json"
+want "import: the EC key of the second signer" 201
+KB=$(jq -r .key.id "$WORK/body")
+
+call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: $PIN_K" -F "file=@$WORK/letter.pdf"
+want "sign before any key is active: 409" 409 CONFLICT
+call POST "/api/v1/admin/keys/$K1/activate" "$ADMIN"
+want "activate the key" 200
+call POST "/api/v1/admin/keys/$K1/activate" "$ADMIN"
+want "activating it again is a conflict" 409 CONFLICT
+call POST "/api/v1/admin/keys/$KB/activate" "$ADMIN"
+want "activate the second signer's key" 200
+call GET "/api/v1/admin/signers/$SK/keys" "$ADMIN"
+check "list keys shows one active key" [ "$(jq '[.keys[] | select(.state == "active")] | length' "$WORK/body")" = 1 ]
+
+# ---- POST /api/v1/sign: the three body forms -------------------------------------------
+call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: $PIN_K" -F "file=@$WORK/letter.pdf;type=application/pdf" \
+  -F 'anchor=[TTE]' -F reason=Menyetujui -F location=Selong
+want "sign multipart with a visible stamp at the [TTE] anchor" 201
+cp "$WORK/body" "$WORK/signed-anchor.pdf"
+DOC1=$(header X-Document-Id)
+check "response carries X-Document-Id and is a PDF" [ -n "$DOC1" ] && [ "$(head -c 5 "$WORK/signed-anchor.pdf")" = "%PDF-" ]
+check "the original is a byte-exact prefix of the signed file" \
+  cmp -s -n "$(stat -c %s "$WORK/letter.pdf")" "$WORK/letter.pdf" "$WORK/signed-anchor.pdf"
+call GET "/api/v1/documents/$DOC1" ""
+want "the document is in the public register" 200
+check "register record is valid with the signer's name" [ "$(jq -r '.status + "/" + .signer.name' "$WORK/body")" = "valid/Baiq Nurul Aini" ]
+call GET "/api/v1/audit?action=document.sign" "$ADMIN"
+check "audit has the document.sign entry" [ "$(jq --arg d "$DOC1" '[.entries[] | select(.subject == $d)] | length' "$WORK/body")" = 1 ]
+
+call POST "/api/v1/sign?page=1&rect=350,80,180,60&reason=Setuju" "$TK" -H "X-TTE-Passphrase: $PIN_K" \
+  -H 'Content-Type: application/pdf' --data-binary "@$WORK/letter.pdf"
+want "sign application/pdf with options in the query" 201
+cp "$WORK/body" "$WORK/signed-rect.pdf"
+
+jq -n --rawfile f <(base64 -w0 "$WORK/letter.pdf") --arg p "$PIN_B" \
+  '{file:$f, passphrase:$p, page:1, rect:[300,100,200,70], certify:2, reason:"Mengetahui"}' >"$WORK/sign.json"
+jcall POST "/api/v1/sign?format=json" "$TB" "$WORK/sign.json"
+want "sign JSON (EC key, certify 2) answered as JSON" 201
+jq -r .file "$WORK/body" | base64 -d >"$WORK/signed-json.pdf"
+check "JSON answer has document_id, sha256 and verify_url" \
+  [ "$(jq -r '.verify_url' "$WORK/body")" = "https://tte.example.go.id/v/$(jq -r .document_id "$WORK/body")" ]
+check "JSON answer's sha256 is the file's" [ "$(sha256sum <"$WORK/signed-json.pdf" | cut -d' ' -f1)" = "$(jq -r .sha256 "$WORK/body")" ]
+
+# ---- verify -----------------------------------------------------------------------------
+for f in signed-anchor signed-rect signed-json; do
+  call POST /api/v1/verify "" -H 'Content-Type: application/pdf' --data-binary "@$WORK/$f.pdf"
+  check "POST /api/v1/verify: $f is TOTAL-PASSED" [ "$STATUS $(jq -r .indication "$WORK/body")" = "200 TOTAL-PASSED" ]
+done
+call POST /api/v1/verify "" -F "file=@$WORK/letter.pdf"
+check "verify multipart: an unsigned letter has no signature" [ "$STATUS $(jq -r .signature_count "$WORK/body")" = "200 0" ]
+call POST /api/v1/verify "" -H 'Content-Type: application/pdf' --data-binary "@$WORK/not.pdf"
+want "verify: not a PDF" 415 NOT_PDF
+
+if command -v pdfsig >/dev/null && command -v certutil >/dev/null; then
+  mkdir -p "$WORK/nss"
+  certutil -N -d "sql:$WORK/nss" --empty-password >/dev/null 2>&1
+  certutil -A -d "sql:$WORK/nss" -n root -t CT,C,C -i "$DEMO/pki/root.pem" >/dev/null 2>&1
+  certutil -A -d "sql:$WORK/nss" -n inter -t ,, -i "$DEMO/pki/intermediate.pem" >/dev/null 2>&1
+  pdfsig_ok() { pdfsig -nssdir "sql:$WORK/nss" -no-ocsp "$1" 2>&1 | grep -q "Signature Validation: Signature is Valid" &&
+    ! pdfsig -nssdir "sql:$WORK/nss" -no-ocsp "$1" 2>&1 | grep -Eq "Certificate Validation: (Certificate has been Revoked|Certificate issuer isn't Trusted|Unknown issue)"; }
+  for f in signed-anchor signed-rect signed-json; do
+    check "pdfsig accepts $f" pdfsig_ok "$WORK/$f.pdf"
+  done
+else
+  ok "# SKIP pdfsig/certutil not installed"
+fi
+
+# ---- passphrase handling and bad inputs --------------------------------------------------
+call POST "/api/v1/sign?passphrase=$PIN_K" "$TK" -F "file=@$WORK/letter.pdf"
+want "a passphrase in the URL is refused" 400 BAD_REQUEST
+check "the refusal does not echo it" secret_not_in "$PIN_K" "$WORK/body"
+call POST /api/v1/sign "$TK" -F "file=@$WORK/letter.pdf"
+want "no passphrase: 400" 400 PIN_INVALID
+call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: Salah-$PIN_K-xyz" -F "file=@$WORK/letter.pdf"
+want "wrong passphrase: 403 PIN_INCORRECT" 403 PIN_INCORRECT
+check "the wrong passphrase is not echoed" secret_not_in "Salah-$PIN_K-xyz" "$WORK/body"
+call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: $PIN_K" -F "passphrase=$PIN_K" -F "file=@$WORK/letter.pdf"
+want "passphrase in both header and body: 400" 400
+call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: $PIN_K" -F "file=@$WORK/not.pdf"
+want "not a PDF: 415" 415 NOT_PDF
+call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: $PIN_K" -F "file=@$WORK/truncated.pdf"
+check "truncated PDF: a clear 4xx ($STATUS $(code))" [ "${STATUS:0:1}" = 4 ] && [ -n "$(code)" ]
+head -c 2200000 /dev/zero >"$WORK/big.bin"
+call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: $PIN_K" -H 'Content-Type: application/pdf' --data-binary "@$WORK/big.bin"
+want "oversize body: 413" 413
+printf '{"file": "JVBER' >"$WORK/bad.json"
+jcall POST /api/v1/sign "$TK" "$WORK/bad.json"
+want "malformed JSON: 400" 400 BAD_REQUEST
+printf -- '--XyZ\r\nContent-Disposition: form-data; name="file"\r\n\r\n%%PDF-1.4 trunc' >"$WORK/bad.mp"
+call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: $PIN_K" -H 'Content-Type: multipart/form-data; boundary=XyZ' --data-binary "@$WORK/bad.mp"
+want "malformed multipart (no closing boundary): 400" 400 BAD_REQUEST
+call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: $PIN_K" -F "reason=x"
+want "multipart without a file part: 400" 400 BAD_REQUEST
+echo '{"passphrase":"x"}' >"$WORK/nofile.json"
+jcall POST /api/v1/sign "$TK" "$WORK/nofile.json"
+want "JSON without file: 400" 400 BAD_REQUEST
+call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: $PIN_K" -F "file=@$WORK/letter.pdf" -F 'anchor=[TIDAK-ADA]'
+want "anchor not in the letter: 422" 422 ANCHOR_NOT_FOUND
+call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: $PIN_K" -F "file=@$WORK/letter.pdf" -F 'rect=1,2,3'
+want "malformed rect: 400" 400 BAD_REQUEST
+call POST /api/v1/sign "$TN" -H "X-TTE-Passphrase: x" -F "file=@$WORK/letter.pdf"
+want "a signer without a key: 409" 409 CONFLICT
+call POST /api/v1/sign "tte_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" -H "X-TTE-Passphrase: $PIN_K" -F "file=@$WORK/letter.pdf"
+want "unknown token: 401" 401 UNAUTHORIZED
+
+# ---- idempotency ------------------------------------------------------------------------
+call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: $PIN_K" -H 'Idempotency-Key: surat-001' -F "file=@$WORK/letter.pdf" -F reason=Idem
+want "Idempotency-Key: first request signs" 201
+ID1=$(header X-Document-Id)
+cp "$WORK/body" "$WORK/idem1.pdf"
+call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: $PIN_K" -H 'Idempotency-Key: surat-001' -F "file=@$WORK/letter.pdf" -F reason=Idem
+want "Idempotency-Key: the retry is answered" 200
+check "the retry returns the same document, byte for byte" [ "$(header X-Document-Id)" = "$ID1" ] && cmp -s "$WORK/body" "$WORK/idem1.pdf"
+check "the retry is marked as a replay" [ "$(header Idempotent-Replayed)" = true ]
+call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: $PIN_K" -H 'Idempotency-Key: surat-001' -F "file=@$WORK/letter.pdf" -F reason=Lain
+want "the same key with a different request: 409" 409 CONFLICT
+call POST /api/v1/sign "$TB" -H "X-TTE-Passphrase: $PIN_B" -H 'Idempotency-Key: surat-001' -F "file=@$WORK/letter.pdf" -F reason=Idem
+want "keys are per signer: another signer's surat-001 signs" 201
+call GET "/api/v1/audit?action=document.sign&limit=1000" "$ADMIN"
+check "only one document.sign for signer 1's surat-001" [ "$(jq --arg s "$SK" '[.entries[] | select(.details.idempotency_key == "surat-001" and .details.signer == $s)] | length' "$WORK/body")" = 1 ]
+
+# ---- batch -------------------------------------------------------------------------------
+B64=$(base64 -w0 "$WORK/letter.pdf")
+jq -n --arg f "$B64" --arg p "$PIN_K" '{passphrase:$p, reason:"Batch", documents:[{file:$f, name:"a.pdf"}, {file:$f, name:"b.pdf", anchor:"[TTE]"}, {file:$f, name:"c.pdf"}]}' >"$WORK/batch.json"
+jcall POST /api/v1/sign/batch "$TK" "$WORK/batch.json"
+want "batch of three letters" 200
+check "batch: three signed, each with its own document id" [ "$(jq '[.results[] | select(.status == 201) | .document_id] | unique | length' "$WORK/body")" = 3 ]
+jq -n --arg f "$B64" --arg p "$PIN_K" '{passphrase:$p, documents:[{file:$f, name:"ok.pdf"}, {file:"bm90IGEgcGRm", name:"bad.pdf"}]}' >"$WORK/batch2.json"
+jcall POST /api/v1/sign/batch "$TK" "$WORK/batch2.json"
+want "batch with one bad file: 207 multi-status" 207
+check "batch: per-file results (201 and 415 NOT_PDF)" [ "$(jq -r '[.results[] | (.status|tostring) + (.error.code // "")] | join(",")' "$WORK/body")" = "201,415NOT_PDF" ]
+call POST /api/v1/sign/batch "$TK" -H "X-TTE-Passphrase: $PIN_K" -F "file=@$WORK/letter.pdf" -F "file=@$WORK/letter.pdf"
+check "batch as multipart with two file parts" [ "$STATUS $(jq .signed "$WORK/body")" = "200 2" ]
+jq -n --arg f "$B64" --arg p "nope" '{passphrase:$p, documents:[{file:$f}]}' >"$WORK/batch3.json"
+jcall POST /api/v1/sign/batch "$TK" "$WORK/batch3.json"
+want "batch with a wrong passphrase: 403" 403 PIN_INCORRECT
+
+# ---- BSrE v2 compatible endpoints --------------------------------------------------------
+basic() { printf 'Basic %s' "$(printf 'eoffice:%s' "$1" | base64 -w0)"; }
+jq -n --arg f "$B64" --arg p "$PIN_K" '{nik:"5203014107850001", passphrase:$p, signatureProperties:[{tampilan:"VISIBLE", page:1, originX:320, originY:90, width:200, height:70, reason:"Menyetujui", location:"Selong", contactInfo:"kominfo@lotim.go.id"}], file:[$f]}' >"$WORK/v2sign.json"
+call POST /api/v2/sign/pdf "" -H "Authorization: $(basic "$TK")" -H 'Content-Type: application/json' --data-binary "@$WORK/v2sign.json"
+want "BSrE: POST /api/v2/sign/pdf with Basic auth" 200
+jq -r '.file[0]' "$WORK/body" | base64 -d >"$WORK/v2signed.pdf"
+check "BSrE sign answer has time and file[]" [ "$(jq -r '(.time|type) + "/" + (.file|length|tostring)' "$WORK/body")" = "number/1" ]
+call POST /api/v2/sign/pdf "" -H "Authorization: $(basic "$TB")" -H 'Content-Type: application/json' --data-binary "@$WORK/v2sign.json"
+want "BSrE: a token cannot sign as another signer's NIK" 403 FORBIDDEN
+jq '.passphrase = "salah"' "$WORK/v2sign.json" >"$WORK/v2bad.json"
+call POST /api/v2/sign/pdf "" -H "Authorization: $(basic "$TK")" -H 'Content-Type: application/json' --data-binary "@$WORK/v2bad.json"
+want "BSrE: wrong passphrase" 403 PIN_INCORRECT
+call POST /api/v2/sign/pdf "" -H "Authorization: $(basic "tte_bogus")" -H 'Content-Type: application/json' --data-binary "@$WORK/v2sign.json"
+want "BSrE: bad Basic credentials: 401" 401
+jq -n --rawfile f <(base64 -w0 "$WORK/v2signed.pdf") '{file:$f}' >"$WORK/v2verify.json"
+call POST /api/v2/verify/pdf "" -H 'Content-Type: application/json' --data-binary "@$WORK/v2verify.json"
+check "BSrE verify: VALID, one signature, integrity and trust" \
+  [ "$(jq -r '[.conclusion, (.signatureCount|tostring), (.signatureInformations[0].integrityValid|tostring), (.signatureInformations[0].certificateTrusted|tostring), (.signatureInformations[0].modified|tostring)] | join(" ")' "$WORK/body")" = "VALID 1 true true false" ]
+jq -n --arg f "$B64" '{file:$f}' >"$WORK/v2verify0.json"
+call POST /api/v2/verify/pdf "" -H 'Content-Type: application/json' --data-binary "@$WORK/v2verify0.json"
+check "BSrE verify: unsigned letter is NO_SIGNATURE" [ "$(jq -r .conclusion "$WORK/body")" = NO_SIGNATURE ]
+python3 - "$WORK/v2signed.pdf" "$WORK/v2tampered.pdf" <<'PY'
+import sys
+d = bytearray(open(sys.argv[1], 'rb').read())
+i = d.find(b'Lombok')
+if i < 0: i = 400
+d[i] = ord('X') if d[i] != ord('X') else ord('Y')
+open(sys.argv[2], 'wb').write(d)
+PY
+jq -n --rawfile f <(base64 -w0 "$WORK/v2tampered.pdf") '{file:$f}' >"$WORK/v2verifyt.json"
+call POST /api/v2/verify/pdf "" -H 'Content-Type: application/json' --data-binary "@$WORK/v2verifyt.json"
+check "BSrE verify: a tampered file is INVALID" [ "$(jq -r .conclusion "$WORK/body")" = INVALID ]
+echo '{"nik":"5203014107850001"}' >"$WORK/st1.json"
+call POST /api/v2/user/check/status "" -H "Authorization: $(basic "$TK")" -H 'Content-Type: application/json' --data-binary "@$WORK/st1.json"
+check "BSrE status: own NIK is ISSUE" [ "$STATUS $(jq -r .status "$WORK/body")" = "200 ISSUE" ]
+echo '{"email":"nokey@opd.go.id"}' >"$WORK/st2.json"
+jcall POST /api/v2/user/check/status "$ADMIN" "$WORK/st2.json"
+check "BSrE status: signer without a key is NO_CERTIFICATE" [ "$(jq -r .status "$WORK/body")" = NO_CERTIFICATE ]
+echo '{"nik":"9999999999999999"}' >"$WORK/st3.json"
+jcall POST /api/v2/user/check/status "$ADMIN" "$WORK/st3.json"
+check "BSrE status: unknown NIK is NOT_REGISTERED" [ "$(jq -r .status "$WORK/body")" = NOT_REGISTERED ]
+jcall POST /api/v2/user/check/status "$TK" "$WORK/st2.json"
+want "BSrE status: a signer token cannot query someone else" 403 FORBIDDEN
+
+# ---- role x endpoint matrix (each forbidden pair refused before the body is read) -------
+# route|public|signer|admin  (A = allowed: anything but 401/403 from the role check)
+while IFS='|' read -r route pub sig adm; do
+  m=${route%% *}
+  p=${route#* }
+  p=${p//\{id\}/$SK}
+  for role in public signer admin; do
+    case $role in public) tok= exp=$pub ;; signer) tok=$TN exp=$sig ;; admin) tok=$ADMIN exp=$adm ;; esac
+    call "$m" "$p" "$tok" -H 'Content-Type: application/json' --data-binary '{}'
+    if [ "$exp" = A ]; then
+      if [ "$STATUS" != 401 ] && { [ "$STATUS" != 403 ] || [ "$(code)" != FORBIDDEN ]; }; then ok "matrix: $role may use $route ($STATUS)"
+      else not_ok "matrix: $role may use $route (got $STATUS $(code))"; fi
+    else
+      if [ "$STATUS" = "$exp" ]; then ok "matrix: $role refused on $route ($STATUS)"
+      else not_ok "matrix: $role refused on $route (want $exp, got $STATUS)"; fi
+    fi
+  done
+done <<'MATRIX'
+POST /api/v1/sign|401|A|403
+POST /api/v1/sign/batch|401|A|403
+POST /api/v1/verify|A|A|A
+GET /api/v1/admin/signers/{id}/keys|401|403|A
+POST /api/v1/admin/signers/{id}/keys|401|403|A
+POST /api/v1/admin/signers/{id}/keys/import|401|403|A
+POST /api/v1/admin/keys/{id}/certificate|401|403|A
+POST /api/v1/admin/keys/{id}/activate|401|403|A
+POST /api/v1/admin/keys/{id}/retire|401|403|A
+POST /api/v2/sign/pdf|401|A|403
+POST /api/v2/verify/pdf|A|A|A
+POST /api/v2/user/check/status|401|A|A
+GET /api/v1/openapi.json|A|A|A
+MATRIX
+
+# ---- key generation on the token -> CSR --------------------------------------------------
+jq -n --arg p "$PIN_K" '{token:"opd-kominfo", label:"sekretaris-2027", type:"ec:p256", passphrase:$p}' >"$WORK/gen.json"
+jcall POST "/api/v1/admin/signers/$SK/keys" "$ADMIN" "$WORK/gen.json"
+want "generate a key on the signer's token (admin + passphrase)" 201
+K2=$(jq -r .key.id "$WORK/body")
+jq -r .csr "$WORK/body" >"$WORK/k2.csr"
+check "the CSR is a valid PKCS#10 signed by the new key" bash -c "openssl req -in \"$WORK/k2.csr\" -verify -noout >/dev/null 2>&1"
+jq -n '{token:"opd-kominfo", label:"sekretaris-2028", passphrase:"salah"}' >"$WORK/gen-bad.json"
+jcall POST "/api/v1/admin/signers/$SK/keys" "$ADMIN" "$WORK/gen-bad.json"
+want "generate with a wrong passphrase: 403" 403 PIN_INCORRECT
+jcall POST "/api/v1/admin/signers/$SK/keys" "$ADMIN" "$WORK/gen.json"
+want "generate with an existing label: 409" 409 KEY_EXISTS
+jq -n --rawfile c "$DEMO/pki/signers/opd-kominfo.pem" --arg p "$PIN_K" '{certificate:$c, passphrase:$p}' >"$WORK/cert-wrong.json"
+jcall POST "/api/v1/admin/keys/$K2/certificate" "$ADMIN" "$WORK/cert-wrong.json"
+want "certificate of another key for the new key: 422" 422 CERT_MISMATCH
+call POST "/api/v1/admin/keys/$K2/activate" "$ADMIN"
+want "a key without certificate cannot be activated" 409 CONFLICT
+# Issue the certificate with the demo CA when its files are where demo-setup puts them.
+CA_KEY=$(ls "$DEMO"/pki/intermediate/*.key 2>/dev/null | head -1)
+if [ -n "$CA_KEY" ]; then
+  printf 'keyUsage=critical,digitalSignature,nonRepudiation\nbasicConstraints=critical,CA:FALSE\n' >"$WORK/ext.cnf"
+  openssl x509 -req -in "$WORK/k2.csr" -CA "$DEMO/pki/intermediate.pem" -CAkey "$CA_KEY" -CAcreateserial \
+    -CAserial "$WORK/serial" -days 30 -extfile "$WORK/ext.cnf" -out "$WORK/k2.pem" 2>/dev/null
+  cat "$WORK/k2.pem" "$DEMO/pki/intermediate.pem" >"$WORK/k2-chain.pem"
+  jq -n --rawfile c "$WORK/k2-chain.pem" --arg p "$PIN_K" '{certificate:$c, passphrase:$p}' >"$WORK/cert-k2.json"
+  jcall POST "/api/v1/admin/keys/$K2/certificate" "$ADMIN" "$WORK/cert-k2.json"
+  want "import the issued certificate of the generated key" 200
+  call POST "/api/v1/admin/keys/$K2/activate" "$ADMIN"
+  want "rotation: activate the new key" 200
+  call GET "/api/v1/admin/signers/$SK/keys" "$ADMIN"
+  check "rotation: the old key is retired, the new one active" \
+    [ "$(jq -r --arg a "$K1" --arg b "$K2" '[.keys[] | select(.id == $a or .id == $b) | .state] | join(",")' "$WORK/body")" = "retired,active" ]
+  call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: $PIN_K" -F "file=@$WORK/letter.pdf" -F 'anchor=[TTE]'
+  want "rotation: signing uses the new key" 201
+  cp "$WORK/body" "$WORK/signed-k2.pdf"
+  call POST /api/v1/verify "" -H 'Content-Type: application/pdf' --data-binary "@$WORK/signed-k2.pdf"
+  check "rotation: the new key's signature verifies" [ "$(jq -r .indication "$WORK/body")" = TOTAL-PASSED ]
+  call GET "/api/v1/documents/$(header X-Document-Id)" ""
+  call POST /api/v1/verify "" -H 'Content-Type: application/pdf' --data-binary "@$WORK/signed-anchor.pdf"
+  check "rotation: a document of the retired key still verifies" [ "$(jq -r .indication "$WORK/body")" = TOTAL-PASSED ]
+  ACTIVE=$K2
+else
+  ok "# SKIP demo CA key not found: certificate of a generated key not tested"
+  ACTIVE=$K1
+fi
+call POST "/api/v1/admin/keys/$ACTIVE/retire" "$ADMIN"
+want "retire the active key" 200
+call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: $PIN_K" -F "file=@$WORK/letter.pdf"
+want "a retired key is never used: 409" 409 CONFLICT
+call POST "/api/v1/admin/keys/$ACTIVE/activate" "$ADMIN"
+want "a retired key cannot be re-activated" 409 CONFLICT
+call POST "/api/v1/admin/keys/$ACTIVE/retire" "$ADMIN"
+want "retiring twice is a conflict" 409 CONFLICT
+jcall POST "/api/v1/admin/signers/$SK/keys/import" "$ADMIN" "$WORK/imp-k.json"
+K3=$(jq -r .key.id "$WORK/body")
+call POST "/api/v1/admin/keys/$K3/activate" "$ADMIN"
+want "re-register the demo key and activate it again" 200
+call GET "/api/v1/audit?limit=1000" "$ADMIN"
+check "key events are audited (import, generate, certificate/activate, retire)" \
+  [ "$(jq '[.entries[].action | select(startswith("key."))] | unique | length' "$WORK/body")" -ge 4 ]
+
+# ---- metrics, readiness, OpenAPI ---------------------------------------------------------
+call GET /metrics ""
+check "metrics: sign latency histogram" grep -q '^tte_sign_duration_seconds_count [1-9]' "$WORK/body"
+check "metrics: token errors by code" grep -q '^tte_token_errors_total{code="PIN_INCORRECT"} [1-9]' "$WORK/body"
+call GET /readyz ""
+check "readyz: pkcs11 check ok" [ "$(jq -r .checks.pkcs11 "$WORK/body")" = ok ]
+call GET /api/v1/openapi.json ""
+check "openapi.json is OpenAPI 3 with the sign path" [ "$(jq -r '.openapi + " " + (.paths["/api/v1/sign"].post.summary|type)' "$WORK/body")" = "3.0.3 string" ]
+
+# ---- no secret in the log or the database ------------------------------------------------
+stop_server
+check "no passphrase in the service log" secret_not_in "$PIN_K" "$LOG"
+check "no passphrase in the database" bash -c "! cat '$DB'* | grep -qaF -- '$PIN_K'"
+
+# ---- restart keeps everything -------------------------------------------------------------
+check "server restarts" start_server
+call GET "/api/v1/documents/$DOC1" ""
+want "after restart: the first document is still registered" 200
+call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: $PIN_K" -H 'Idempotency-Key: surat-001' -F "file=@$WORK/letter.pdf" -F reason=Idem
+check "after restart: the idempotent replay still answers the same document" [ "$STATUS $(header X-Document-Id)" = "200 $ID1" ]
+
+# ---- 64 concurrent signatures, each verified by pdfsig -----------------------------------
+CONC=64
+[ -n "$SLOW" ] && CONC=128
+mkdir -p "$WORK/conc"
+seq 1 $CONC | xargs -P 64 -I{} curl -s -o "$WORK/conc/{}.pdf" -w '%{http_code}\n' \
+  -H "Authorization: Bearer $TK" -H "X-TTE-Passphrase: $PIN_K" \
+  -F "file=@$WORK/letter.pdf" -F 'anchor=[TTE]' "$BASE/api/v1/sign" >"$WORK/conc/codes"
+check "$CONC concurrent sign requests: all 201" [ "$(grep -c '^201$' "$WORK/conc/codes")" = $CONC ]
+if command -v pdfsig >/dev/null && command -v certutil >/dev/null; then
+  bad=0
+  for f in "$WORK"/conc/*.pdf; do pdfsig_ok "$f" || bad=$((bad + 1)); done
+  check "pdfsig accepts all $CONC concurrently signed files ($bad bad)" [ $bad = 0 ]
+fi
+check "$CONC concurrent: all document hashes distinct" [ "$(sha256sum "$WORK"/conc/*.pdf | cut -d' ' -f1 | sort -u | wc -l)" = $CONC ]
+
+# ---- kill -9 under load: every document a client received is recorded and audited ----
+mkdir -p "$WORK/crash"
+client() { # client N: sign in a loop; log the id of every complete 201 answer
+  local i=0
+  while [ -e "$WORK/crash/run" ]; do
+    i=$((i + 1))
+    local c
+    c=$(curl -s -o "$WORK/crash/$1-$i.pdf" -D "$WORK/crash/$1-$i.hdr" -w '%{http_code}' \
+      -H "Authorization: Bearer $TK" -H "X-TTE-Passphrase: $PIN_K" -F "file=@$WORK/letter.pdf" "$BASE/api/v1/sign")
+    if [ "$c" = 201 ]; then
+      tr -d '\r' <"$WORK/crash/$1-$i.hdr" | sed -n 's/^X-Document-Id: //p' >>"$WORK/crash/received"
+    fi
+  done
+}
+touch "$WORK/crash/run"
+CLIENTS=8
+for c in $(seq 1 $CLIENTS); do client "$c" & done
+sleep $([ -n "$SLOW" ] && echo 15 || echo 4)
+kill -9 "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null
+SERVER_PID=
+rm -f "$WORK/crash/run"
+wait
+RECEIVED=$(sort -u "$WORK/crash/received" 2>/dev/null | wc -l)
+check "kill -9 under load: clients received documents before the crash ($RECEIVED)" [ "$RECEIVED" -gt 0 ]
+check "server restarts after kill -9" start_server
+missing=0
+missing_audit=0
+call GET "/api/v1/audit?action=document.sign&limit=1000" "$ADMIN"
+jq -r '.entries[].subject' "$WORK/body" >"$WORK/crash/audited"
+while [ "$(jq 'has("next_after_id")' "$WORK/body")" = true ]; do
+  call GET "/api/v1/audit?action=document.sign&limit=1000&after_id=$(jq .next_after_id "$WORK/body")" "$ADMIN"
+  jq -r '.entries[].subject' "$WORK/body" >>"$WORK/crash/audited"
+done
+while read -r id; do
+  call GET "/api/v1/documents/$id" ""
+  [ "$STATUS" = 200 ] || missing=$((missing + 1))
+  grep -qx -- "$id" "$WORK/crash/audited" || missing_audit=$((missing_audit + 1))
+done < <(sort -u "$WORK/crash/received")
+check "every received document has its record after kill -9 ($missing missing)" [ $missing = 0 ]
+check "every received document has its audit entry ($missing_audit missing)" [ $missing_audit = 0 ]
+call GET /api/v1/audit/verify "$ADMIN"
+check "the audit chain is intact after kill -9" [ "$(jq -r .ok "$WORK/body")" = true ]
+stop_server
+
+echo "1..$N"
+exit $FAILED
