@@ -46,17 +46,20 @@ for spec in rsa:2048 rsa:3072 ec:p256; do
   "$TTE" keys import-cert "$uri" "$tmp/$label.pem" --module "$MODULE" --pin-file "$tmp/pin" >/dev/null
 done
 
-rate() { # mode uri threads
+rate() { # mode uri threads -> "sig/s cpu-us/sig"
   "$BENCH" --mode "$1" --module "$MODULE" --uri "$2" --pin-file "$tmp/pin" --threads "$3" \
-    --seconds "$SECONDS_PER_RUN" | awk '{print $5}'
+    --seconds "$SECONDS_PER_RUN" | awk '{print $5, $6}'
 }
 speed() { # openssl-alg threads
   openssl speed -seconds "$SECONDS_PER_RUN" -multi "$2" "$1" 2>/dev/null |
     awk '/^rsa [0-9]+ bits|ecdsa \(nistp/ {v=$(NF-1)} END {print v}'
 }
 
-echo "token signing rate, SoftHSM2 ($MODULE), ${SECONDS_PER_RUN}s per run, $(nproc) CPUs"
-printf '%-9s %3s %10s %10s %8s %12s %10s\n' algorithm thr "tte sig/s" "libp11" "tte/p11" "openssl" "p11/ossl"
+echo "token signing rate, SoftHSM2 ($MODULE), ${SECONDS_PER_RUN}s per run, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
+echo "sig/s: wall-clock rate; us/sig: CPU time per signature (SoftHSM runs in-process, so"
+echo "this is the cost that stays comparable on a busy machine); cost ratio = libp11/tte CPU"
+printf '%-9s %3s %9s %9s %8s %9s %9s %8s %10s %9s\n' algorithm thr "tte s/s" "p11 s/s" "tte/p11" \
+  "tte us" "p11 us" "p11/tte" "openssl" "p11/ossl"
 for row in "rsa-2048 rsa2048" "rsa-3072 rsa3072" "ec-p256 ecdsap256"; do
   set -- $row
   for threads in 1 2; do
@@ -68,7 +71,8 @@ for row in "rsa-2048 rsa2048" "rsa-3072 rsa3072" "ec-p256 ecdsap256"; do
     t2=$(rate tte "$uri" "$threads")
     o=$(speed "$2" "$threads")
     awk -v a="$1" -v n="$threads" -v t1="$t1" -v t2="$t2" -v p1="$p1" -v p2="$p2" -v o="$o" 'BEGIN {
-      t = (t1 + t2) / 2; p = (p1 + p2) / 2;
-      printf "%-9s %3d %10.0f %10.0f %8.3f %12.0f %10.3f\n", a, n, t, p, t / p, o, p / o }'
+      split(t1, x); split(t2, y); split(p1, u); split(p2, v);
+      t = (x[1] + y[1]) / 2; p = (u[1] + v[1]) / 2; tc = (x[2] + y[2]) / 2; pc = (u[2] + v[2]) / 2;
+      printf "%-9s %3d %9.0f %9.0f %8.3f %9.1f %9.1f %8.3f %10.0f %9.3f\n", a, n, t, p, t / p, tc, pc, pc / tc, o, p / o }'
   done
 done

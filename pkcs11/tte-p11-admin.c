@@ -212,6 +212,15 @@ token_info(PKCS11_TOKEN *t)
   return info;
 }
 
+static gboolean
+list_match(const PKCS11_TOKEN *t, const TteP11Uri *u)
+{
+  return t != NULL && t->initialized && (!u->token || g_strcmp0(t->label, u->token) == 0) &&
+         (!u->serial || g_strcmp0(t->serialnr, u->serial) == 0) &&
+         (!u->manufacturer || g_strcmp0(t->manufacturer, u->manufacturer) == 0) &&
+         (!u->model || g_strcmp0(t->model, u->model) == 0);
+}
+
 GPtrArray *
 tte_p11_list(TteP11Module *m, const char *uri, TteSecret *pin, GError **error)
 {
@@ -233,16 +242,23 @@ tte_p11_list(TteP11Module *m, const char *uri, TteSecret *pin, GError **error)
     g_mutex_unlock(&m->lock);
     return NULL;
   }
+  if (pin != NULL) {
+    /* One PIN belongs to one token: trying it on every token would spend the retry
+     * counters of the others. */
+    guint matches = 0;
+    for (unsigned int i = 0; i < s->nslots && i < TTE_LIMIT_P11_MAX_SLOTS; i++)
+      matches += list_match(s->slots[i].token, u);
+    if (matches > 1) {
+      g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT,
+                  "%u tokens match; name one with token= when giving a PIN", matches);
+      ok = FALSE;
+    }
+  }
   for (unsigned int i = 0; i < s->nslots && i < TTE_LIMIT_P11_MAX_SLOTS && ok; i++) {
     PKCS11_TOKEN *t = s->slots[i].token;
     TteP11TokenInfo *info;
 
-    if (t == NULL || !t->initialized)
-      continue;
-    if ((u->token && g_strcmp0(t->label, u->token) != 0) ||
-        (u->serial && g_strcmp0(t->serialnr, u->serial) != 0) ||
-        (u->manufacturer && g_strcmp0(t->manufacturer, u->manufacturer) != 0) ||
-        (u->model && g_strcmp0(t->model, u->model) != 0))
+    if (!list_match(t, u))
       continue;
     info = token_info(t);
     g_ptr_array_add(out, info);

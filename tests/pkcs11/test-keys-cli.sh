@@ -78,8 +78,10 @@ for want in 'private key  label "budi-2026"' 'RSA-3072' 'EC-P256' 'subject CN=Bu
   'Uji Root CA' 'valid   20'; do
   grep -qF "$want" out && ok "list shows $want" || nok "list shows $want"
 done
+softhsm2-util --init-token --free --label cli-other --so-pin so-secret --pin other-pin >/dev/null
+expect_code INVALID_ARGUMENT "a PIN with several tokens listed" "$TTE" keys list --pin-file pin
 expect 0 "list without PIN" "$TTE" keys list
-if grep -q "private key" out; then nok "no private keys without PIN"; else ok "no private keys without PIN"; fi
+if grep -q "private key  label" out; then nok "no private keys without PIN"; else ok "no private keys without PIN"; fi
 
 expect_code PIN_INCORRECT "wrong PIN" "$TTE" keys csr "$U" --pin-file badpin --subject /CN=x
 grep -q "wrong-pin" err && nok "PIN not echoed" || ok "PIN not echoed"
