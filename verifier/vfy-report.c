@@ -98,6 +98,7 @@ signature_json(const VfySignature *s)
 
   ts = json_object();
   json_object_set_new(ts, "present", json_boolean(s->timestamp_present));
+  json_object_set_new(ts, "intact", json_boolean(s->timestamp_intact));
   json_object_set_new(ts, "valid", json_boolean(s->timestamp_valid));
   json_object_set_new(ts, "time", str_or_null(s->timestamp_time));
   json_object_set_new(ts, "tsa", str_or_null(s->timestamp_tsa));

@@ -298,6 +298,11 @@ check_signature_timestamps(Ctx *ctx, VfySignature *s, const VfyCmsResult *r, gin
                  t->message);
       continue;
     }
+    s->timestamp_intact = TRUE;
+    g_free(s->timestamp_time);
+    g_free(s->timestamp_tsa);
+    s->timestamp_time = vfy_iso_time(t->gen_time);
+    s->timestamp_tsa = tte_x509_name_string(X509_get_subject_name(t->signer));
     pool = merge_certs(t->certs, ctx->dss_certs);
     /* The TSA certificate is judged now: a timestamp is only as good as its TSA today. */
     vfy_trust_path(ctx->trust, t->signer, pool, ctx->now, VFY_PURPOSE_TIMESTAMP, &path);
@@ -309,8 +314,6 @@ check_signature_timestamps(Ctx *ctx, VfySignature *s, const VfyCmsResult *r, gin
     }
     vfy_path_clear(&path);
     s->timestamp_valid = TRUE;
-    s->timestamp_time = vfy_iso_time(t->gen_time);
-    s->timestamp_tsa = tte_x509_name_string(X509_get_subject_name(t->signer));
     *gen_time = t->gen_time;
     return TRUE;
   }
@@ -510,6 +513,7 @@ verify_one(Ctx *ctx, const VfyPdfSig *ps)
     at = r->gen_time;
     time_proven = TRUE;
     s->timestamp_present = TRUE;
+    s->timestamp_intact = TRUE;
     s->timestamp_valid = TRUE;
     s->timestamp_time = vfy_iso_time(r->gen_time);
     s->timestamp_tsa = g_strdup(s->signer_subject);
@@ -556,7 +560,9 @@ assign_levels(VfyReport *rep, const VfyPdfInfo *pdf)
       if (g_strcmp0(t->kind, "document-timestamp") == 0 && t->integrity && t->signed_length > s->signed_length)
         lta = TRUE;
     }
-    if (!s->timestamp_valid)
+    /* The level says which validation data the file carries intact; whether its TSAs
+     * and CAs are trusted is the indication's business. */
+    if (!s->timestamp_intact)
       s->level = g_strdup("B-B");
     else if (!dss)
       s->level = g_strdup("B-T");

@@ -69,7 +69,8 @@ typedef struct {
   char *revocation_time;   /* ISO 8601 when revoked */
 
   gboolean timestamp_present;
-  gboolean timestamp_valid;
+  gboolean timestamp_intact; /* the token verifies over the signature value (TSA not judged) */
+  gboolean timestamp_valid;  /* intact and from a trusted TSA: its time is used */
   char *timestamp_time;   /* genTime of the signature timestamp (or of the document timestamp) */
   char *timestamp_tsa;    /* TSA certificate subject */
 
