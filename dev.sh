@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # dev.sh — the two commands the README promises, plus helpers.
-#   ./dev.sh demo   install dependencies, build, create the demo PKI + SoftHSM2 token, start
+#   ./dev.sh demo   install dependencies, build, create the demo PKI, tokens and database, and run
+#                   the service on 127.0.0.1:8080 (prints a curl command that signs a letter)
 #   ./dev.sh test   install dependencies, build with ASan+UBSan, run every test
 #   ./dev.sh deps   only install the Debian packages
 #   ./dev.sh build  only build (release-ish, into build/)
@@ -72,28 +73,10 @@ case "${1:-}" in
     deps; build
     dir=${2:-demo}
     certs-example/demo-setup "$dir"
-    dir=$(cd "$dir" && pwd)
-    export SOFTHSM2_CONF=$dir/softhsm2.conf
-    echo
-    build/api/tte keys list "pkcs11:token=opd-kominfo" --pin-file "$dir/pins/opd-kominfo.pin"
-    cat <<TXT
-
-The demo PKI and SoftHSM2 tokens are ready in $dir (see $dir/README; nothing there is a real
-BSSN certificate).  Next:
-  export SOFTHSM2_CONF=$dir/softhsm2.conf
-  build/api/tte keys list 'pkcs11:token=opd-bappeda' --pin-file $dir/pins/opd-bappeda.pin
-  build/api/tte --help              # all commands; 'build/api/tte COMMAND --help' for each
-TXT
-    if [ -x build/api/tte ] && build/api/tte sign --help >/dev/null 2>&1; then
-      cat <<TXT
-  build/api/tte sign letter.pdf -o signed.pdf --key 'pkcs11:token=opd-kominfo;object=sekretaris-2026' \\
-      --pin-file $dir/pins/opd-kominfo.pin
-  build/api/tte verify signed.pdf --trust $dir/pki/root.pem
-TXT
-    fi
+    exec certs-example/demo-serve "$dir"
     ;;
   *)
-    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -48,5 +48,22 @@ after=$(sha256sum "$P/root.pem" "$P/signers/opd-kominfo.pem")
 if [ "$before" = "$after" ]; then ok "second run kept the PKI"; else not_ok "second run kept the PKI"; fi
 check "PIN files are private" sh -c "[ \"\$(stat -c %a '$T/demo/pins/opd-kominfo.pin')\" = 600 ]"
 check "CA keys are private" sh -c "[ \"\$(stat -c %a '$P/root/ca.key')\" = 600 ]"
+# The service part of the demo: config, database, credentials, sample letter, demo-serve.
+check "tte.conf, credentials and sample letter exist" test -s "$T/demo/tte.conf" -a -s "$T/demo/credentials.txt" -a -s "$T/demo/sample-letter.pdf"
+check "credentials are marked as demo" grep -q "DEMO CREDENTIALS" "$T/demo/credentials.txt"
+check "sample letter is a valid PDF" qpdf --check "$T/demo/sample-letter.pdf"
+check "audit chain of the fresh database verifies" "$TTE" audit verify --db "$T/demo/tte.db"
+sed -i 's/^listen = .*/listen = 127.0.0.1:0/' "$T/demo/tte.conf"
+"$TTE_SOURCE_DIR/certs-example/demo-serve" "$T/demo" > "$T/serve.log" 2>&1 &
+serve=$!
+for _ in $(seq 1 600); do grep -q "Stop the service" "$T/serve.log" && break; kill -0 $serve 2>/dev/null || break; sleep 0.1; done
+if grep -q "Stop the service" "$T/serve.log"; then ok "demo-serve starts and prints instructions"; else not_ok "demo-serve starts and prints instructions" "$(cat "$T/serve.log")"; fi
+# Run the printed curl command as a user would (in the temp dir).
+cmd=$(sed -n '/curl -sS -o signed-letter.pdf/,/api\/v1\/sign/p' "$T/serve.log" | tr -d '\\\n')
+( cd "$T" && eval "$cmd" >/dev/null 2>&1 )
+if [ -s "$T/signed-letter.pdf" ] && qpdf --check "$T/signed-letter.pdf" >/dev/null 2>&1; then ok "the printed curl command signs the sample letter"; else not_ok "the printed curl command signs the sample letter" "$cmd"; fi
+out=$("$TTE" verify "$T/signed-letter.pdf" --trust "$P/root.pem" --crl "$P/intermediate.crl" --crl "$P/root.crl" --lang en 2>&1); rc=$?
+if [ $rc = 0 ]; then ok "the signed sample letter verifies TOTAL-PASSED"; else not_ok "the signed sample letter verifies TOTAL-PASSED" "$out"; fi
+kill -TERM $serve 2>/dev/null; wait $serve 2>/dev/null
 echo "1..$n"
 exit $((fails > 0))
