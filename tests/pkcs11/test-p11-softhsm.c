@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 #include <libp11.h>
 #include <openssl/pem.h>
+#include <stdio.h>
 #include <string.h>
 
 #define PIN "4711-tte"
@@ -546,10 +547,16 @@ int
 main(int argc, char **argv)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *conf = NULL, *tokens = NULL, *text = NULL;
+  g_autofree char *conf = NULL, *tokens = NULL, *text = NULL, *util = NULL;
   int rc;
 
   g_test_init(&argc, &argv, NULL);
+  util = g_find_program_in_path("softhsm2-util");
+  if (!g_file_test(TTE_DEFAULT_PKCS11_MODULE, G_FILE_TEST_EXISTS) || util == NULL) {
+    /* A checkout without SoftHSM2 (./dev.sh deps installs it): skip, do not fail. */
+    printf("1..0 # SKIP SoftHSM2 is not installed\n");
+    return 0;
+  }
   tmpdir = g_dir_make_tmp("tte-p11-softhsm-XXXXXX", &error);
   g_assert_no_error(error);
   tokens = tmp_path("tokens");
