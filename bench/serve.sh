@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# serve.sh — signing throughput and latency of `tte serve` (POST /api/v1/sign, the sample
+# letter with a visible QR stamp at its [TTE] anchor, RSA-3072 demo key on SoftHSM2) at
+# 1, 8 and 32 closed-loop clients, beside the token's own 2-thread signing rate measured
+# in the same run (bench/token-sign.c through pkcs11/).  Not a test: it prints figures.
+#
+#   bench/serve.sh [SECONDS] [BUILD_DIR]      (defaults: 10, build-svc-rel)
+#
+# Targets from the issue: >= 75 % of the token rate, p99 <= 25 ms at 32 clients, 0 errors.
+set -euo pipefail
+cd "$(dirname "$(readlink -f "$0")")/.."
+SECS=${1:-10}
+BUILD=${2:-build-svc-rel}
+MODULE=${TTE_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+
+[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" -Dbuildtype=release >/dev/null
+ninja -C "$BUILD" api/tte bench/loadgen certs-example/tte-sample-letter >/dev/null
+TTE=$BUILD/api/tte
+LOADGEN=$BUILD/bench/loadgen
+TOKBENCH=$BUILD/bench/token-sign-svc
+cc -std=gnu11 -O2 -DOPENSSL_API_COMPAT=30000 -D_GNU_SOURCE -Ipkcs11 -Icommon -I"$BUILD" \
+  bench/token-sign.c "$BUILD/pkcs11/libtte-pkcs11.a" "$BUILD/common/libtte-common.a" \
+  $(pkg-config --cflags --libs glib-2.0 libp11 p11-kit-1 libcrypto) -ldl -lpthread -o "$TOKBENCH"
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/tte-bench-serve.XXXXXX")
+PID=
+cleanup() { [ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$W"; }
+trap cleanup EXIT
+TTE="$TTE" DEMO_QUIET=1 certs-example/demo-setup "$W/demo" >/dev/null
+export SOFTHSM2_CONF="$W/demo/softhsm2.conf"
+PINF="$W/demo/pins/opd-kominfo.pin"
+URI="pkcs11:token=opd-kominfo;object=sekretaris-2026"
+"$BUILD/certs-example/tte-sample-letter" "$W/letter.pdf" >/dev/null
+
+THREADS=${TTE_BENCH_THREADS:-$(($(nproc) * 2))}
+cat >"$W/tte.conf" <<CONF
+[server]
+listen = 127.0.0.1:0
+threads = $THREADS
+per_ip_connections = 64
+[database]
+path = $W/tte.db
+[verify]
+trust_roots = $W/demo/pki/root.pem
+intermediates = $W/demo/pki/intermediate.pem
+base_url = https://tte.example.go.id
+CONF
+ADMIN=$("$TTE" serve --config "$W/tte.conf" --bootstrap-admin bench 2>/dev/null)
+read -r SID TOKEN < <("$TTE" serve --config "$W/tte.conf" --bootstrap-signer 5203014107850001 \
+  --name "Baiq Nurul Aini" --org "Dinas Kominfo" 2>/dev/null)
+printf '%s\n' "$TOKEN" >"$W/token"
+"$TTE" serve --config "$W/tte.conf" --port-file "$W/port" 2>"$W/serve.log" &
+PID=$!
+for _ in $(seq 1 100); do [ -s "$W/port" ] && break; sleep 0.1; done
+BASE="http://127.0.0.1:$(cat "$W/port")"
+jq -n --arg uri "$URI" --rawfile c "$W/demo/pki/signers/opd-kominfo.pem" --rawfile p "$PINF" \
+  '{uri:$uri, certificate:$c, passphrase:($p|rtrimstr("\n"))}' >"$W/imp.json"
+KID=$(curl -sf -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+  --data-binary "@$W/imp.json" "$BASE/api/v1/admin/signers/$SID/keys/import" | jq -r .key.id)
+curl -sf -X POST -H "Authorization: Bearer $ADMIN" "$BASE/api/v1/admin/keys/$KID/activate" >/dev/null
+
+echo "tte serve signing benchmark: $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg), ${SECS}s per run,"
+echo "server threads $THREADS, RSA-3072 key on SoftHSM2, sample letter $(stat -c %s "$W/letter.pdf") bytes, visible QR stamp at [TTE]"
+token=$("$TOKBENCH" --mode tte --module "$MODULE" --uri "$URI" --pin-file "$PINF" --threads 2 \
+  --seconds "$SECS" | awk '{print $5}')
+echo "token alone (pkcs11/ layer, 2 threads): $token sig/s"
+printf '%8s %9s %7s %8s %8s %8s %8s %9s\n' clients requests errors "req/s" "p50 ms" "p99 ms" "max ms" "of token"
+# Warm-up (module load, first login, caches), not reported.
+"$LOADGEN" --url "$BASE/api/v1/sign" --token-file "$W/token" --pin-file "$PINF" \
+  --pdf "$W/letter.pdf" --anchor '[TTE]' --clients 2 --seconds 2 >/dev/null || true
+for c in 1 8 32; do
+  read -r cl n err rps p50 p99 mx < <("$LOADGEN" --url "$BASE/api/v1/sign" --token-file "$W/token" \
+    --pin-file "$PINF" --pdf "$W/letter.pdf" --anchor '[TTE]' --clients "$c" --seconds "$SECS" || true)
+  pct=$(python3 -c "import sys; print(f'{100*float(sys.argv[1])/float(sys.argv[2]):.0f} %')" "$rps" "$token")
+  printf '%8s %9s %7s %8s %8s %8s %8s %9s\n' "$cl" "$n" "$err" "$rps" "$p50" "$p99" "$mx" "$pct"
+done
+curl -s "$BASE/metrics" | grep -E '^tte_sign_duration_seconds_(sum|count)|^tte_token_errors_total' || true
