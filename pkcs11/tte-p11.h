@@ -97,8 +97,9 @@ void tte_p11_token_info_free(TteP11TokenInfo *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TteP11TokenInfo, tte_p11_token_info_free)
 
 /* List the tokens matching @uri (token attributes only are used) with their objects;
- * @pin may be NULL (then only public objects).  Returns a GPtrArray of TteP11TokenInfo*
- * (possibly empty) or NULL with @error. */
+ * @pin may be NULL (then only public objects).  With a PIN, @uri must match exactly one
+ * token (TTE_ERROR_INVALID_ARGUMENT otherwise: a PIN is never tried on several tokens).
+ * Returns a GPtrArray of TteP11TokenInfo* (possibly empty) or NULL with @error. */
 GPtrArray *tte_p11_list(TteP11Module *m, const char *uri, TteSecret *pin,
                         GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
