@@ -11,6 +11,9 @@
 #include "tte-cli.h"
 #include "tte-config.h"
 #include "tte-error.h"
+#ifdef TTE_HAVE_WEB
+#include "web.h"
+#endif
 
 #include <errno.h>
 #include <pthread.h>
@@ -117,6 +120,9 @@ serve(ApiConfig *cfg, ApiStore *store, const char *port_file)
   api_routes_register(srv);
 #ifdef TTE_HAVE_SERVICE
   api_routes_service_register(srv, keys);
+#endif
+#ifdef TTE_HAVE_WEB
+  api_web_register(srv);
 #endif
   if (!api_server_start(srv, &error)) {
     tte_cli_print_error(NULL, error);
