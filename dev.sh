@@ -5,7 +5,7 @@
 #   ./dev.sh test   install dependencies, build with ASan+UBSan, run every test
 #   ./dev.sh deps   only install the Debian packages
 #   ./dev.sh build  only build (release-ish, into build/)
-#   ./dev.sh bench [token|sign|verify]  install the peers (hyperfine, podofosign, ...) and run bench/
+#   ./dev.sh bench [token|sign|verify|serve]  install the peers (hyperfine, podofosign, ...) and run bench/
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
@@ -63,9 +63,9 @@ case "${1:-}" in
   bench)
     deps "${BENCH_PACKAGES[@]}"
     what=${2:-all}
-    for b in token sign verify; do
-      if [ "$what" = all ] || [ "$what" = $b ]; then
-        [ -x bench/$b.sh ] && { echo "== bench/$b.sh"; bench/$b.sh; }
+    for b in token-sign sign verify serve; do
+      if [ "$what" = all ] || [ "$what" = "$b" ] || [ "$what-sign" = "$b" ]; then
+        [ -x "bench/$b.sh" ] && { echo "== bench/$b.sh"; "bench/$b.sh"; }
       fi
     done
     ;;

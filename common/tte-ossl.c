@@ -57,7 +57,6 @@ tte_x509_load_mem(const void *data, gsize len, const char *what, GError **error)
 TteX509Stack *
 tte_x509_load_file(const char *path, GError **error)
 {
-  g_autofree char *data = NULL;
   gsize len = 0;
   g_autoptr(GError) local = NULL;
   g_autoptr(GMappedFile) mf = NULL;
