@@ -1174,16 +1174,13 @@ sig_doc_build_update(SigDoc *doc, const SigUpdateParams *p, SigUpdate *out, GErr
 
   /* 3. The field: fill the existing one, or a new merged field + widget. */
   if (field != NULL) {
-    static const char *const skip_ap[] = {"/V", "/AP", "/F", NULL};
-    static const char *const skip_v[] = {"/V", "/F", NULL};
-    qpdf_oh f = q_key(doc, field->oh, "/F");
-    /* Lock the widget (bit 8, LockedContents in PDF 2.0 is bit 10) and keep it
-     * printable: flags 132 = Print|Locked, as for a new field. */
-    long long flags = qpdf_oh_is_integer(q, f) ? qpdf_oh_get_int_value(q, f) : 0;
+    /* An existing field changes as little as possible: /V, and /AP when we drew one.
+     * Its flags (/F) stay the template author's: under DocMDP P=2 a validator may count
+     * any other change to an existing widget against the certification. */
+    static const char *const skip_ap[] = {"/V", "/AP", NULL};
+    static const char *const skip_v[] = {"/V", NULL};
     g_string_truncate(t, 0);
     g_string_printf(t, "/V %u 0 R", sig_num);
-    if (qpdf_oh_has_key(q, field->oh, "/Subtype"))
-      g_string_append_printf(t, " /F %lld", (flags | 4 | 128) & ~(long long)(1 | 2 | 32));
     if (ap_num != 0)
       g_string_append_printf(t, " /AP << /N %u 0 R >>", ap_num);
     {
