@@ -20,7 +20,7 @@
 /* Changed pages shown side by side per signature, and their resolution: enough to read
  * a letter on a phone, small enough to keep the page (data: URIs) under a few MB. */
 #define WEB_COMPARE_MAX_PAGES 3u
-#define WEB_COMPARE_DPI 72u
+#define WEB_COMPARE_DPI 96u
 
 /* The two languages; Bahasa Indonesia is the default. */
 typedef enum { WEB_ID = 0, WEB_EN = 1 } WebLang;
@@ -44,11 +44,21 @@ api_web_html_escape(const char *s)
   o = g_string_sized_new(strlen(valid) + 16);
   for (const char *p = valid; *p != '\0'; p++) {
     switch (*p) {
-    case '&': g_string_append(o, "&amp;"); break;
-    case '<': g_string_append(o, "&lt;"); break;
-    case '>': g_string_append(o, "&gt;"); break;
-    case '"': g_string_append(o, "&quot;"); break;
-    case '\'': g_string_append(o, "&#39;"); break;
+    case '&':
+      g_string_append(o, "&amp;");
+      break;
+    case '<':
+      g_string_append(o, "&lt;");
+      break;
+    case '>':
+      g_string_append(o, "&gt;");
+      break;
+    case '"':
+      g_string_append(o, "&quot;");
+      break;
+    case '\'':
+      g_string_append(o, "&#39;");
+      break;
     default:
       /* Control characters could reorder or hide text; tab and newline are harmless. */
       if ((guchar)*p < 0x20 && *p != '\t' && *p != '\n')
@@ -125,8 +135,8 @@ part_has_name(const char *h, gsize n, const char *field)
 }
 
 gboolean
-api_web_multipart_find(const guint8 *body, gsize len, const char *content_type,
-                       const char *field, const guint8 **out, gsize *out_len, GError **error)
+api_web_multipart_find(const guint8 *body, gsize len, const char *content_type, const char *field,
+                       const guint8 **out, gsize *out_len, GError **error)
 {
   g_autofree char *boundary = multipart_boundary(content_type, error);
   g_autofree char *delim = NULL; /* "\r\n--" boundary: what ends a part */
@@ -162,8 +172,7 @@ api_web_multipart_find(const guint8 *body, gsize len, const char *content_type,
       goto truncated;
     pos += 2;
     hstart = pos;
-    hend = memmem(body + hstart, MIN(len - hstart, (gsize)WEB_MULTIPART_HEADER_MAX), "\r\n\r\n",
-                  4);
+    hend = memmem(body + hstart, MIN(len - hstart, (gsize)WEB_MULTIPART_HEADER_MAX), "\r\n\r\n", 4);
     if (hend == NULL) {
       g_set_error_literal(error, API_ERROR, API_ERROR_BAD_REQUEST,
                           "form part headers missing or too long");
@@ -201,9 +210,9 @@ web_resource(const char *name, GError **error)
 
 typedef struct {
   WebLang lang;
-  const char *path;  /* this page's path, for the language switch */
-  GString *main;     /* HTML of <main> */
-  char *title;       /* plain text */
+  const char *path; /* this page's path, for the language switch */
+  GString *main;    /* HTML of <main> */
+  char *title;      /* plain text */
 } WebPage;
 
 static void
@@ -289,19 +298,28 @@ web_page_finish(WebPage *p, guint status)
   switch_href = g_strconcat(p->path, p->lang == WEB_EN ? "" : "?lang=en", NULL);
   {
     const char *kv[] = {
-        "lang", p->lang == WEB_EN ? "en" : "id",
-        "title", title,
-        "home", p->lang == WEB_EN ? "/?lang=en" : "/",
-        "brand", TR(p->lang, "Periksa Tanda Tangan Elektronik", "Check an Electronic Signature"),
-        "switch_href", switch_href,
-        "switch_label", TR(p->lang, "English", "Bahasa Indonesia"),
-        "switch_lang", p->lang == WEB_EN ? "id" : "en",
-        "main", p->main->str,
-        "footer", TR(p->lang,
-                     "Berkas yang Anda unggah hanya diperiksa lalu langsung dibuang — tidak "
-                     "disimpan di server.",
-                     "Files you upload are only checked and then discarded at once — they are "
-                     "not stored on the server."),
+        "lang",
+        p->lang == WEB_EN ? "en" : "id",
+        "title",
+        title,
+        "home",
+        p->lang == WEB_EN ? "/?lang=en" : "/",
+        "brand",
+        TR(p->lang, "Periksa Tanda Tangan Elektronik", "Check an Electronic Signature"),
+        "switch_href",
+        switch_href,
+        "switch_label",
+        TR(p->lang, "English", "Bahasa Indonesia"),
+        "switch_lang",
+        p->lang == WEB_EN ? "id" : "en",
+        "main",
+        p->main->str,
+        "footer",
+        TR(p->lang,
+           "Berkas yang Anda unggah hanya diperiksa lalu langsung dibuang — tidak "
+           "disimpan di server.",
+           "Files you upload are only checked and then discarded at once — they are "
+           "not stored on the server."),
         NULL,
     };
     html = fill_template(tpl_text, kv);
@@ -315,45 +333,42 @@ web_page_finish(WebPage *p, guint status)
 static void
 upload_form(GString *o, WebLang lang, const char *action, const char *button)
 {
-  g_string_append_printf(o,
-                         "<form class=\"upload\" method=\"post\" action=\"%s%s\" "
-                         "enctype=\"multipart/form-data\">\n"
-                         "<label class=\"drop\" for=\"file\">"
-                         "<span class=\"drop-title\">%s</span>"
-                         "<span class=\"drop-hint\">%s</span>"
-                         "<input id=\"file\" name=\"file\" type=\"file\" "
-                         "accept=\"application/pdf,.pdf\" required>"
-                         "</label>\n"
-                         "<button type=\"submit\">%s</button>\n"
-                         "<p class=\"note\">%s</p>\n"
-                         "</form>\n"
-                         "<div id=\"status\" class=\"status\" role=\"status\" "
-                         "aria-live=\"polite\"></div>\n",
-                         action, lang_query(lang),
-                         TR(lang, "Pilih berkas PDF surat", "Choose the letter's PDF file"),
-                         TR(lang, "atau seret dan lepas berkas ke sini",
-                            "or drag and drop the file here"),
-                         button,
-                         TR(lang,
-                            "Berkas hanya diperiksa lalu dibuang; tidak disimpan.",
-                            "The file is only checked and then discarded; it is not stored."));
+  g_string_append_printf(
+      o,
+      "<form class=\"upload\" method=\"post\" action=\"%s%s\" "
+      "enctype=\"multipart/form-data\">\n"
+      "<label class=\"drop\" for=\"file\">"
+      "<span class=\"drop-title\">%s</span>"
+      "<span class=\"drop-hint\">%s</span>"
+      "<input id=\"file\" name=\"file\" type=\"file\" "
+      "accept=\"application/pdf,.pdf\" required>"
+      "</label>\n"
+      "<button type=\"submit\">%s</button>\n"
+      "<p class=\"note\">%s</p>\n"
+      "</form>\n"
+      "<div id=\"status\" class=\"status\" role=\"status\" "
+      "aria-live=\"polite\"></div>\n",
+      action, lang_query(lang), TR(lang, "Pilih berkas PDF surat", "Choose the letter's PDF file"),
+      TR(lang, "atau seret dan lepas berkas ke sini", "or drag and drop the file here"), button,
+      TR(lang, "Berkas hanya diperiksa lalu dibuang; tidak disimpan.",
+         "The file is only checked and then discarded; it is not stored."));
 }
 
 /* ---- times -------------------------------------------------------------------------- */
 
-static const char *const months_id[] = {"Januari", "Februari", "Maret",     "April",
-                                        "Mei",     "Juni",     "Juli",      "Agustus",
-                                        "September", "Oktober", "November", "Desember"};
-static const char *const months_en[] = {"January", "February", "March",     "April",
-                                        "May",     "June",     "July",      "August",
-                                        "September", "October", "November", "December"};
+static const char *const months_id[] = {"Januari",   "Februari", "Maret",    "April",
+                                        "Mei",       "Juni",     "Juli",     "Agustus",
+                                        "September", "Oktober",  "November", "Desember"};
+static const char *const months_en[] = {"January",   "February", "March",    "April",
+                                        "May",       "June",     "July",     "August",
+                                        "September", "October",  "November", "December"};
 
 /* "27 November 2026, 14:05 WIB" in the configured zone. */
 static char *
 format_datetime(GDateTime *utc, const ApiConfig *cfg, WebLang lang)
 {
-  g_autoptr(GTimeZone) tz = g_time_zone_new_identifier(cfg->time_zone ? cfg->time_zone
-                                                                      : "Asia/Jakarta");
+  g_autoptr(GTimeZone) tz =
+      g_time_zone_new_identifier(cfg->time_zone ? cfg->time_zone : "Asia/Jakarta");
   g_autoptr(GDateTime) local = NULL;
   int m;
 
@@ -364,9 +379,8 @@ format_datetime(GDateTime *utc, const ApiConfig *cfg, WebLang lang)
     return g_strdup("?");
   m = CLAMP(g_date_time_get_month(local), 1, 12) - 1;
   return g_strdup_printf("%d %s %d, %02d:%02d %s", g_date_time_get_day_of_month(local),
-                         lang == WEB_EN ? months_en[m] : months_id[m],
-                         g_date_time_get_year(local), g_date_time_get_hour(local),
-                         g_date_time_get_minute(local),
+                         lang == WEB_EN ? months_en[m] : months_id[m], g_date_time_get_year(local),
+                         g_date_time_get_hour(local), g_date_time_get_minute(local),
                          g_date_time_get_timezone_abbreviation(local));
 }
 
@@ -456,8 +470,9 @@ record_details(GString *o, ApiRequest *req, const ApiDocument *d, WebLang lang)
   g_string_append_printf(o, "<dt>%s</dt><dd>", TR(lang, "Waktu penandatanganan", "Signed at"));
   h_text(o, when);
   g_string_append(o, "</dd>\n");
-  g_string_append_printf(o, "<dt>%s</dt><dd><code class=\"hash\">",
-                         TR(lang, "SHA-256 berkas yang ditandatangani", "SHA-256 of the signed file"));
+  g_string_append_printf(
+      o, "<dt>%s</dt><dd><code class=\"hash\">",
+      TR(lang, "SHA-256 berkas yang ditandatangani", "SHA-256 of the signed file"));
   h_text(o, d->sha256);
   g_string_append(o, "</code></dd>\n");
   g_string_append_printf(o, "<dt>%s</dt><dd>", TR(lang, "Status", "Status"));
@@ -475,8 +490,9 @@ withdrawn_banner(GString *o, ApiRequest *req, const ApiDocument *d, WebLang lang
 {
   g_autofree char *when = format_usec(d->withdrawn_at, api_request_config(req), lang);
 
-  g_string_append_printf(o, "<section class=\"banner banner-bad withdrawn\" role=\"alert\">"
-                            "<h2>%s</h2>\n<p><strong>%s</strong> ",
+  g_string_append_printf(o,
+                         "<section class=\"banner banner-bad withdrawn\" role=\"alert\">"
+                         "<h2>%s</h2>\n<p><strong>%s</strong> ",
                          TR(lang, "Surat ini telah DITARIK oleh penerbitnya",
                             "This letter has been WITHDRAWN by its issuer"),
                          TR(lang, "Alasan:", "Reason:"));
@@ -485,8 +501,9 @@ withdrawn_banner(GString *o, ApiRequest *req, const ApiDocument *d, WebLang lang
                          TR(lang, "Tanggal penarikan:", "Withdrawn on:"));
   h_text(o, when);
   g_string_append_printf(o, "</p>\n<p>%s</p></section>\n",
-                         TR(lang, "Surat yang ditarik tidak berlaku lagi, meskipun tanda "
-                                  "tangannya secara teknis masih utuh.",
+                         TR(lang,
+                            "Surat yang ditarik tidak berlaku lagi, meskipun tanda "
+                            "tangannya secara teknis masih utuh.",
                             "A withdrawn letter is no longer in force, even though its "
                             "signature is still technically intact."));
 }
@@ -696,8 +713,9 @@ verdict(const VfySignature *sig, WebLang lang, WebTone *tone)
   *tone = WEB_WARN;
   if (strcmp(sub, "NO_CERTIFICATE_CHAIN_FOUND") == 0 ||
       strcmp(sub, "NO_SIGNING_CERTIFICATE_FOUND") == 0)
-    return TR(lang, "Penanda tangan tidak dikenal — sertifikatnya tidak berasal dari root "
-                    "nasional",
+    return TR(lang,
+              "Penanda tangan tidak dikenal — sertifikatnya tidak berasal dari root "
+              "nasional",
               "Unknown signer — the certificate does not come from the national root");
   if (strcmp(sub, "TRY_LATER") == 0)
     return TR(lang, "Status sertifikat penanda tangan belum dapat diperiksa — coba lagi nanti",
@@ -756,16 +774,17 @@ compare_pages(GString *o, const WebCheck *chk, const VfySignature *sig, WebLang 
     return;
   g_string_append_printf(o, "<section class=\"compare\"><h3>%s</h3>\n<p>%s</p>\n",
                          TR(lang, "Halaman yang berubah", "Pages that changed"),
-                         TR(lang, "Kiri: versi yang ditandatangani. Kanan: versi berkas Anda "
-                                  "sekarang.",
+                         TR(lang,
+                            "Kiri: versi yang ditandatangani. Kanan: versi berkas Anda "
+                            "sekarang.",
                             "Left: the version that was signed. Right: your file as it is "
                             "now."));
   for (guint i = 0; i < sig->visual_pages->len && shown < WEB_COMPARE_MAX_PAGES; i++) {
     guint page = g_array_index(sig->visual_pages, guint, i);
     g_autoptr(GError) e1 = NULL;
     g_autoptr(GError) e2 = NULL;
-    g_autoptr(GBytes) before = vfy_render_page_png(chk->data, chk->len, sig->signed_length, page,
-                                                   WEB_COMPARE_DPI, &e1);
+    g_autoptr(GBytes) before =
+        vfy_render_page_png(chk->data, chk->len, sig->signed_length, page, WEB_COMPARE_DPI, &e1);
     g_autoptr(GBytes) after =
         vfy_render_page_png(chk->data, chk->len, chk->len, page, WEB_COMPARE_DPI, &e2);
     GBytes *imgs[2] = {before, after};
@@ -774,13 +793,13 @@ compare_pages(GString *o, const WebCheck *chk, const VfySignature *sig, WebLang 
     g_string_append_printf(o, "<div class=\"pair\" data-page=\"%u\">\n", page + 1);
     for (guint k = 0; k < 2; k++) {
       g_string_append_printf(o, "<figure class=\"%s\"><figcaption>%s — %s %u</figcaption>",
-                             k == 0 ? "before" : "after", caps[k],
-                             TR(lang, "halaman", "page"), page + 1);
+                             k == 0 ? "before" : "after", caps[k], TR(lang, "halaman", "page"),
+                             page + 1);
       if (imgs[k] != NULL) {
-        g_autofree char *b64 = g_base64_encode(g_bytes_get_data(imgs[k], NULL),
-                                               g_bytes_get_size(imgs[k]));
-        g_string_append_printf(o, "<img alt=\"%s %u\" src=\"data:image/png;base64,%s\">",
-                               caps[k], page + 1, b64);
+        g_autofree char *b64 =
+            g_base64_encode(g_bytes_get_data(imgs[k], NULL), g_bytes_get_size(imgs[k]));
+        g_string_append_printf(o, "<img alt=\"%s %u\" src=\"data:image/png;base64,%s\">", caps[k],
+                               page + 1, b64);
       } else {
         /* Pages added after signing do not exist in the signed version. */
         g_string_append_printf(o, "<p class=\"nopage\">%s</p>",
@@ -802,8 +821,7 @@ signature_card(GString *o, const WebCheck *chk, const VfySignature *sig, guint i
   WebTone tone;
   const char *v = verdict(sig, lang, &tone);
   g_autoptr(CMS_ContentInfo) cms = signature_cms(chk->data, chk->len, sig);
-  g_autoptr(TteX509Stack) chain =
-      cms ? display_chain(cms, chk->anchors, chk->intermediates) : NULL;
+  g_autoptr(TteX509Stack) chain = cms ? display_chain(cms, chk->anchors, chk->intermediates) : NULL;
   WebSubject subj = {0};
   g_autofree char *when = format_iso(sig->signing_time, cfg, lang);
   GPtrArray *reasons = lang == WEB_EN ? sig->reasons_en : sig->reasons_id;
@@ -829,9 +847,9 @@ signature_card(GString *o, const WebCheck *chk, const VfySignature *sig, guint i
   g_string_append_printf(o, "<dt>%s</dt><dd>", TR(lang, "Waktu", "Time"));
   h_text(o, when);
   if (g_strcmp0(sig->time_source, "timestamp") == 0)
-    g_string_append_printf(o, " <span class=\"badge badge-ok\">%s</span>",
-                           TR(lang, "dari stempel waktu tepercaya (TSA)",
-                              "from a trusted timestamp (TSA)"));
+    g_string_append_printf(
+        o, " <span class=\"badge badge-ok\">%s</span>",
+        TR(lang, "dari stempel waktu tepercaya (TSA)", "from a trusted timestamp (TSA)"));
   else
     g_string_append_printf(o, " <span class=\"badge\">%s</span>",
                            TR(lang, "menurut komputer penanda tangan, tanpa stempel waktu",
@@ -858,9 +876,9 @@ signature_card(GString *o, const WebCheck *chk, const VfySignature *sig, guint i
       web_subject_clear(&s);
     }
     if (!sig->trusted)
-      g_string_append_printf(o, "<li class=\"chain-broken\">%s</li>",
-                             TR(lang, "tidak sampai ke root nasional",
-                                "does not reach the national root"));
+      g_string_append_printf(
+          o, "<li class=\"chain-broken\">%s</li>",
+          TR(lang, "tidak sampai ke root nasional", "does not reach the national root"));
     g_string_append(o, "</ol></dd>\n");
   }
   g_string_append(o, "</dl>\n");
@@ -975,11 +993,10 @@ handle_index(ApiRequest *req, gpointer user_data, GError **error)
   ApiResponse *resp;
 
   web_page_init(&p, req, "/");
-  p.title = g_strdup(TR(p.lang, "Periksa keaslian surat elektronik",
-                        "Check an electronically signed letter"));
+  p.title = g_strdup(
+      TR(p.lang, "Periksa keaslian surat elektronik", "Check an electronically signed letter"));
   g_string_append_printf(
-      p.main,
-      "<section class=\"intro\"><h1>%s</h1>\n<p>%s</p></section>\n", p.title,
+      p.main, "<section class=\"intro\"><h1>%s</h1>\n<p>%s</p></section>\n", p.title,
       TR(p.lang,
          "Unggah berkas PDF surat yang Anda terima. Kami memeriksa tanda tangan elektroniknya: "
          "siapa yang menandatangani, kapan, apakah surat diubah sesudahnya, dan apakah surat "
@@ -1031,10 +1048,9 @@ check_upload(ApiRequest *req, const char *doc_id, GError **error)
     }
   }
   body = api_request_body_bytes(req, &local);
-  if (body == NULL ||
-      !api_web_multipart_find(g_bytes_get_data(body, NULL), g_bytes_get_size(body),
-                              api_request_header(req, "Content-Type"), "file", &file, &file_len,
-                              &local)) {
+  if (body == NULL || !api_web_multipart_find(g_bytes_get_data(body, NULL), g_bytes_get_size(body),
+                                              api_request_header(req, "Content-Type"), "file",
+                                              &file, &file_len, &local)) {
     resp = error_page(req, local, p.lang, back);
     web_page_clear(&p);
     return resp;
@@ -1122,37 +1138,14 @@ check_upload(ApiRequest *req, const char *doc_id, GError **error)
                  "(see below).")
             : TR(p.lang, "Sidik jari SHA-256 berkas berbeda dari catatan register.",
                  "The file's SHA-256 fingerprint differs from the register record."));
-  } else if (doc != NULL) {
-    g_string_append_printf(p.main, "<section class=\"banner %s register\"><h2>%s</h2><p>",
-                           g_strcmp0(doc->status, "withdrawn") == 0 ? "banner-bad" : "banner-ok",
-                           prefix_match
-                               ? TR(p.lang, "Versi yang ditandatangani terdaftar di register",
-                                    "The signed version is in the register")
-                               : TR(p.lang, "Dokumen ini terdaftar di register",
-                                    "This document is in the register"));
-    g_string_append_printf(p.main, "%s <a href=\"/v/", TR(p.lang, "Catatan:", "Record:"));
-    h_text(p.main, doc->id);
-    g_string_append_printf(p.main, "%s\">", lang_query(p.lang));
-    h_text(p.main, doc->id);
-    g_string_append(p.main, "</a></p>\n");
-    record_details(p.main, req, doc, p.lang);
-    g_string_append(p.main, "</section>\n");
-  } else {
-    g_string_append_printf(p.main, "<section class=\"banner banner-info register\"><p>%s</p>"
-                                   "</section>\n",
-                           TR(p.lang,
-                              "Dokumen ini tidak ditemukan di register layanan ini. Tanda "
-                              "tangannya tetap diperiksa di bawah.",
-                              "This document is not in this service's register. Its "
-                              "signatures are still checked below."));
   }
   if (report->signatures->len == 0) {
     g_string_append_printf(p.main, "<section class=\"banner banner-bad\"><p>%s</p></section>\n",
                            TR(p.lang, "Berkas ini tidak memiliki tanda tangan elektronik.",
                               "This file has no electronic signature."));
   }
-  for (guint i = 0; report->structure_errors_id != NULL &&
-                    i < report->structure_errors_id->len; i++) {
+  for (guint i = 0; report->structure_errors_id != NULL && i < report->structure_errors_id->len;
+       i++) {
     GPtrArray *errs = p.lang == WEB_EN ? report->structure_errors_en : report->structure_errors_id;
     if (i >= errs->len)
       break;
@@ -1162,10 +1155,42 @@ check_upload(ApiRequest *req, const char *doc_id, GError **error)
   }
   for (guint i = 0; i < report->signatures->len; i++)
     signature_card(p.main, &chk, g_ptr_array_index(report->signatures, i), i, cfg, p.lang);
+  if (doc_id == NULL && doc != NULL) {
+    g_string_append_printf(
+        p.main, "<section class=\"banner %s register\"><h2>%s</h2><p>",
+        g_strcmp0(doc->status, "withdrawn") == 0 ? "banner-bad"
+        : prefix_match                           ? "banner-warn"
+                                                 : "banner-ok",
+        prefix_match
+            ? TR(p.lang, "Versi yang ditandatangani terdaftar di register",
+                 "The signed version is in the register")
+            : TR(p.lang, "Dokumen ini terdaftar di register", "This document is in the register"));
+    if (prefix_match)
+      g_string_append_printf(p.main, "%s ",
+                             TR(p.lang, "Berkas Anda memuatnya, tetapi diubah sesudahnya.",
+                                "Your file contains it, but was changed afterwards."));
+    g_string_append_printf(p.main, "%s <a href=\"/v/", TR(p.lang, "Catatan:", "Record:"));
+    h_text(p.main, doc->id);
+    g_string_append_printf(p.main, "%s\">", lang_query(p.lang));
+    h_text(p.main, doc->id);
+    g_string_append(p.main, "</a></p>\n");
+    record_details(p.main, req, doc, p.lang);
+    g_string_append(p.main, "</section>\n");
+  } else if (doc_id == NULL) {
+    g_string_append_printf(p.main,
+                           "<section class=\"banner banner-info register\"><p>%s</p>"
+                           "</section>\n",
+                           TR(p.lang,
+                              "Dokumen ini tidak ditemukan di register layanan ini. Tanda "
+                              "tangannya tetap diperiksa (lihat di atas).",
+                              "This document is not in this service's register. Its "
+                              "signatures were still checked (see above)."));
+  }
   {
     g_autofree char *size = g_format_size(file_len);
-    g_string_append_printf(p.main, "<p class=\"fileinfo\">%s %s · SHA-256 "
-                                   "<code class=\"hash\">%s</code></p>\n",
+    g_string_append_printf(p.main,
+                           "<p class=\"fileinfo\">%s %s · SHA-256 "
+                           "<code class=\"hash\">%s</code></p>\n",
                            TR(p.lang, "Berkas yang diperiksa:", "File checked:"), size, sha);
   }
   g_string_append_printf(p.main, "<p><a class=\"again\" href=\"%s%s\">%s</a></p>\n", back,
@@ -1217,14 +1242,14 @@ handle_record(ApiRequest *req, gpointer user_data, GError **error)
   g_string_append(p.main, "</code></p>\n");
   record_details(p.main, req, d, p.lang);
   g_string_append(p.main, "</section>\n");
-  g_string_append_printf(p.main, "<section class=\"confirm\"><h2>%s</h2>\n<p>%s</p>\n",
-                         TR(p.lang, "Apakah berkas Anda dokumen ini?",
-                            "Is your file this document?"),
-                         TR(p.lang,
-                            "Unggah berkas PDF yang Anda terima untuk memastikan isinya sama "
-                            "persis dengan dokumen yang terdaftar dan tanda tangannya sah.",
-                            "Upload the PDF you received to confirm it is exactly the registered "
-                            "document and its signature is valid."));
+  g_string_append_printf(
+      p.main, "<section class=\"confirm\"><h2>%s</h2>\n<p>%s</p>\n",
+      TR(p.lang, "Apakah berkas Anda dokumen ini?", "Is your file this document?"),
+      TR(p.lang,
+         "Unggah berkas PDF yang Anda terima untuk memastikan isinya sama "
+         "persis dengan dokumen yang terdaftar dan tanda tangannya sah.",
+         "Upload the PDF you received to confirm it is exactly the registered "
+         "document and its signature is valid."));
   upload_form(p.main, p.lang, path, TR(p.lang, "Cocokkan berkas", "Compare file"));
   g_string_append(p.main, "</section>\n");
   resp = web_page_finish(&p, 200);

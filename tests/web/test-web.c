@@ -7,8 +7,7 @@
 #define CT "multipart/form-data; boundary=XyZ"
 
 static gboolean
-find(const char *body, gsize len, const char *ct, const char *field, GBytes **out,
-     GError **error)
+find(const char *body, gsize len, const char *ct, const char *field, GBytes **out, GError **error)
 {
   const guint8 *p = NULL;
   gsize n = 0;
@@ -51,8 +50,8 @@ test_multipart_quoted_boundary_and_preamble(void)
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) file = NULL;
 
-  g_assert_true(find(body, sizeof body - 1, "multipart/form-data; boundary=\"a b\"", "file", &file,
-                     &error));
+  g_assert_true(
+      find(body, sizeof body - 1, "multipart/form-data; boundary=\"a b\"", "file", &file, &error));
   g_assert_cmpmem(g_bytes_get_data(file, NULL), g_bytes_get_size(file), "x", 1);
 }
 
@@ -76,8 +75,8 @@ test_multipart_refusals(void)
   g_clear_error(&error);
   g_assert_false(find(good, sizeof good - 1, "multipart/form-data", "file", &out, &error));
   g_clear_error(&error);
-  g_assert_false(find(good, sizeof good - 1, "multipart/form-data; boundary=", "file", &out,
-                      &error));
+  g_assert_false(
+      find(good, sizeof good - 1, "multipart/form-data; boundary=", "file", &out, &error));
   g_clear_error(&error);
   /* every truncation of a good body fails cleanly (ASan watches the reads) */
   for (gsize n = 0; n < sizeof good - 1 - strlen("--\r\n"); n++) {
@@ -101,13 +100,15 @@ static void
 test_multipart_limits(void)
 {
   g_autoptr(GString) many = g_string_new(NULL);
-  g_autoptr(GString) longhdr = g_string_new("--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\n");
+  g_autoptr(GString) longhdr =
+      g_string_new("--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\n");
   GBytes *out = NULL;
   GError *error = NULL;
 
   for (int i = 0; i < 20; i++)
     g_string_append(many, "--XyZ\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nv\r\n");
-  g_string_append(many, "--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nv\r\n--XyZ--");
+  g_string_append(many,
+                  "--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nv\r\n--XyZ--");
   g_assert_false(find(many->str, many->len, CT, "file", &out, &error));
   g_assert_nonnull(error);
   g_clear_error(&error);
