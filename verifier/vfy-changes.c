@@ -158,7 +158,7 @@ typedef struct {
   VfyMdpLevel mdp;
 } Findings;
 
-static void
+static VfyChange *
 add_change(Findings *f, const char *cls, gboolean allowed, guint num, guint gen, guint rev,
            const char *why)
 {
@@ -167,7 +167,7 @@ add_change(Findings *f, const char *cls, gboolean allowed, guint num, guint gen,
   VfyChange *c;
 
   if (g_hash_table_contains(f->seen, key))
-    return;
+    return NULL;
   g_hash_table_add(f->seen, g_steal_pointer(&key));
   c = g_new0(VfyChange, 1);
   c->classification = g_strdup(cls);
@@ -188,6 +188,7 @@ add_change(Findings *f, const char *cls, gboolean allowed, guint num, guint gen,
                                    why != NULL ? why : "");
   }
   g_ptr_array_add(f->out, c);
+  return c;
 }
 
 /* ------------------------------------------------------------------------------------
@@ -979,8 +980,11 @@ typedef enum {
 typedef struct {
   guint32 roles;    /* bit per Ctx */
   guint ap_owner;   /* annotation/field whose /AP leads here; G_MAXUINT when several */
-  guint referrer;   /* first object that refers to this one (0: the trailer) */
   gboolean many_referrers;
+  /* Referred to by an object of the signed revision that did not change: for a new
+   * object that means a reference dangling at signing time now resolves.  Exact (not
+   * subject to the referrer cap). */
+  gboolean old_unchanged_referrer;
   gboolean in_sig_field; /* reached as (a kid of) a signature field */
   GArray *referrers; /* guint, capped */
 } RoleInfo;
@@ -1008,6 +1012,8 @@ typedef struct {
   GArray *queue;     /* WalkItem */
   guint max_depth;
   guint64 steps, max_steps;
+  GHashTable *signed_map; /* num -> XrefEntry* of the signed revision */
+  GHashTable *changed;    /* existing objects whose content changed */
 } Walk;
 
 static Ctx
@@ -1163,6 +1169,11 @@ walk_enqueue(Walk *w, guint num, guint referrer, Ctx ctx, guint ap_owner, gboole
   WalkItem it = { num, ctx, ap_owner, sig_field };
   gboolean known = FALSE;
 
+  if (referrer != 0 && !g_hash_table_contains(w->changed, GUINT_TO_POINTER(referrer))) {
+    const XrefEntry *re = g_hash_table_lookup(w->signed_map, GUINT_TO_POINTER(referrer));
+    if (re != NULL && re->kind != XE_FREE)
+      r->old_unchanged_referrer = TRUE;
+  }
   for (guint i = 0; i < r->referrers->len; i++)
     if (g_array_index(r->referrers, guint, i) == referrer)
       known = TRUE;
@@ -1362,10 +1373,130 @@ gen_of(GHashTable *map, guint num)
   return e != NULL && e->kind == XE_USED ? e->gen : 0;
 }
 
-static void
+static VfyChange *
 note(Judge *j, const char *cls, gboolean allowed, guint num, const char *why)
 {
-  add_change(j->f, cls, allowed, num, gen_of(j->eff, num), rev_of(j, num), why);
+  return add_change(j->f, cls, allowed, num, gen_of(j->eff, num), rev_of(j, num), why);
+}
+
+static gboolean widget_visible(Qp *p, qpdf_oh w);
+
+/* Read an inheritable page attribute (/MediaBox, /CropBox, /Rotate), bounded. */
+static qpdf_oh
+page_attr(Qp *p, qpdf_oh page, const char *key, guint max_depth)
+{
+  qpdf_oh cur = qpdf_oh_new_object(p->q, page);
+  for (guint i = 0; i < max_depth && qpdf_oh_is_dictionary(p->q, cur); i++) {
+    qpdf_oh v = qk(p->q, cur, key), parent;
+    if (!qpdf_oh_is_null(p->q, v)) {
+      qpdf_oh_release(p->q, cur);
+      return v;
+    }
+    qpdf_oh_release(p->q, v);
+    parent = qk(p->q, cur, "/Parent");
+    qpdf_oh_release(p->q, cur);
+    cur = parent;
+  }
+  qpdf_oh_release(p->q, cur);
+  return qpdf_oh_new_null(p->q);
+}
+
+static gboolean
+rect_of(Qp *p, qpdf_oh arr, double r[4])
+{
+  if (!qpdf_oh_is_array(p->q, arr) || qpdf_oh_get_array_n_items(p->q, arr) != 4)
+    return FALSE;
+  for (int i = 0; i < 4; i++) {
+    qpdf_oh x = qpdf_oh_get_array_item(p->q, arr, i);
+    gboolean ok = qpdf_oh_is_number(p->q, x);
+    r[i] = ok ? qpdf_oh_get_numeric_value(p->q, x) : 0;
+    qpdf_oh_release(p->q, x);
+    if (!ok)
+      return FALSE;
+  }
+  if (r[0] > r[2]) {
+    double t = r[0];
+    r[0] = r[2];
+    r[2] = t;
+  }
+  if (r[1] > r[3]) {
+    double t = r[1];
+    r[1] = r[3];
+    r[3] = t;
+  }
+  return TRUE;
+}
+
+/* Record where a new signature's widget @w paints, as fractions of the displayed page,
+ * so that the visual comparison can excuse exactly that area and nothing else. */
+static void
+set_sig_area(Judge *j, VfyChange *c, qpdf_oh w)
+{
+  Qp *p = j->after;
+  qpdf_oh pref, page, box, rot;
+  double r[4], b[4], u[4], out[4];
+  int idx = -1;
+  gint64 rotate = 0;
+  guint pid = 0;
+
+  if (c == NULL || !widget_visible(p, w))
+    return;
+  pref = qk(p->q, w, "/P");
+  if (qpdf_oh_is_indirect(p->q, pref))
+    pid = (guint)qpdf_oh_get_object_id(p->q, pref);
+  qpdf_oh_release(p->q, pref);
+  if (pid == 0) {
+    RoleInfo *ri = g_hash_table_lookup(j->roles, GUINT_TO_POINTER((guint)qpdf_oh_get_object_id(p->q, w)));
+    for (guint i = 0; ri != NULL && i < ri->referrers->len && pid == 0; i++) {
+      guint ref = g_array_index(ri->referrers, guint, i);
+      RoleInfo *rr = g_hash_table_lookup(j->roles, GUINT_TO_POINTER(ref));
+      if (rr != NULL && (rr->roles & (1u << CTX_PAGE)))
+        pid = ref;
+    }
+  }
+  if (pid != 0)
+    idx = qpdf_find_page_by_id(p->q, (int)pid, (int)gen_of(j->eff, pid));
+  (void)qp_error(p, "page lookup", NULL);
+  if (idx < 0)
+    return;
+  page = qpdf_get_page_n(p->q, (size_t)idx);
+  box = page_attr(p, page, "/CropBox", j->max_depth);
+  if (!rect_of(p, box, b)) {
+    qpdf_oh_release(p->q, box);
+    box = page_attr(p, page, "/MediaBox", j->max_depth);
+    if (!rect_of(p, box, b))
+      b[0] = b[1] = b[2] = b[3] = 0;
+  }
+  qpdf_oh_release(p->q, box);
+  rot = page_attr(p, page, "/Rotate", j->max_depth);
+  if (qpdf_oh_is_integer(p->q, rot))
+    rotate = ((qpdf_oh_get_int_value(p->q, rot) % 360) + 360) % 360;
+  qpdf_oh_release(p->q, rot);
+  qpdf_oh_release(p->q, page);
+  {
+    qpdf_oh ra = qk(p->q, w, "/Rect");
+    gboolean ok = rect_of(p, ra, r);
+    qpdf_oh_release(p->q, ra);
+    if (!ok || b[2] - b[0] <= 0 || b[3] - b[1] <= 0 || rotate % 90 != 0)
+      return;
+  }
+  /* Unrotated, origin top left. */
+  u[0] = (r[0] - b[0]) / (b[2] - b[0]);
+  u[2] = (r[2] - b[0]) / (b[2] - b[0]);
+  u[1] = (b[3] - r[3]) / (b[3] - b[1]);
+  u[3] = (b[3] - r[1]) / (b[3] - b[1]);
+  /* /Rotate turns the page clockwise for display. */
+  switch (rotate) {
+  case 90: out[0] = 1 - u[3]; out[2] = 1 - u[1]; out[1] = u[0]; out[3] = u[2]; break;
+  case 180: out[0] = 1 - u[2]; out[2] = 1 - u[0]; out[1] = 1 - u[3]; out[3] = 1 - u[1]; break;
+  case 270: out[0] = u[1]; out[2] = u[3]; out[1] = 1 - u[2]; out[3] = 1 - u[0]; break;
+  default: memcpy(out, u, sizeof out); break;
+  }
+  for (int i = 0; i < 4; i++)
+    out[i] = CLAMP(out[i], 0.0, 1.0);
+  c->has_area = TRUE;
+  c->area_page = (guint)idx;
+  memcpy(c->area, out, sizeof out);
 }
 
 /* A new handle on the dictionary of a dictionary or stream (a null handle otherwise). */
@@ -1591,18 +1722,43 @@ judge_sig_field(Judge *j, guint num, qpdf_oh field, gboolean field_is_new)
     return;
   }
   g_hash_table_add(j->filled, GUINT_TO_POINTER(num));
-  note(j, cls, TRUE, num, NULL);
+  {
+    VfyChange *c = note(j, cls, TRUE, num, NULL);
+    if (c != NULL && widget_visible(p, field)) {
+      set_sig_area(j, c, field);
+    } else if (c != NULL) {
+      qpdf_oh kids = qk(p->q, field, "/Kids");
+      int n = qpdf_oh_is_array(p->q, kids) ? qpdf_oh_get_array_n_items(p->q, kids) : 0;
+      for (int i = 0; i < n && i < (int)TTE_LIMIT_PDF_MAX_FIELDS && !c->has_area; i++) {
+        qpdf_oh k = qpdf_oh_get_array_item(p->q, kids, i);
+        set_sig_area(j, c, k);
+        qpdf_oh_release(p->q, k);
+      }
+      qpdf_oh_release(p->q, kids);
+    }
+  }
 }
 
-/* Annotation subtypes that mark text up without being able to hide it. */
+/* Annotation subtypes that mark text up without being able to hide it.  The subtype is
+ * not enough: a custom appearance can paint anything inside /Rect, so text markup must
+ * leave its appearance to the viewer, and a note's icon must stay icon-sized. */
+#define VFY_NOTE_ICON_MAX_PT 40.0
 static gboolean
 benign_annotation(Qp *p, qpdf_oh a)
 {
-  static const char *const ok[] = { "/Text", "/Highlight", "/Underline", "/StrikeOut",
-                                    "/Squiggly", "/Popup" };
-  for (gsize i = 0; i < G_N_ELEMENTS(ok); i++)
-    if (qp_name_is(p, a, "/Subtype", ok[i]))
-      return TRUE;
+  static const char *const markup[] = { "/Highlight", "/Underline", "/StrikeOut", "/Squiggly" };
+  if (qp_name_is(p, a, "/Subtype", "/Popup"))
+    return TRUE;
+  if (qp_name_is(p, a, "/Subtype", "/Text")) {
+    qpdf_oh ra = qk(p->q, a, "/Rect");
+    double r[4];
+    gboolean ok = rect_of(p, ra, r) && r[2] - r[0] <= VFY_NOTE_ICON_MAX_PT && r[3] - r[1] <= VFY_NOTE_ICON_MAX_PT;
+    qpdf_oh_release(p->q, ra);
+    return ok;
+  }
+  for (gsize i = 0; i < G_N_ELEMENTS(markup); i++)
+    if (qp_name_is(p, a, "/Subtype", markup[i]))
+      return !qhas(p->q, a, "/AP");
   return FALSE;
 }
 
@@ -1628,7 +1784,7 @@ judge_new_annotation(Judge *j, guint id)
           note(j, "signature-field-after-certification", FALSE, id,
                "a new widget for an existing signature field");
         else
-          note(j, "signature-added", TRUE, id, NULL);
+          set_sig_area(j, note(j, "signature-added", TRUE, id, NULL), a);
         qpdf_oh_release(p->q, parent);
       }
       qpdf_oh_release(p->q, ft);
@@ -1636,7 +1792,8 @@ judge_new_annotation(Judge *j, guint id)
       note(j, "field-added", FALSE, id, NULL);
     }
   } else if (benign_annotation(p, a)) {
-    note(j, "annotation-added", TRUE, id, NULL);
+    /* Its area lets the masked pixel comparison excuse it over blank paper only. */
+    set_sig_area(j, note(j, "annotation-added", TRUE, id, NULL), a);
   } else {
     note(j, "annotation-overlay-added", FALSE, id, NULL);
   }
@@ -1671,7 +1828,7 @@ judge_annots_lists(Judge *j, guint page, qpdf_oh olda, qpdf_oh newa)
       gboolean sig = qp_name_is(j->after, w, "/Subtype", "/Widget") &&
                      (qp_is_sig_field(j->after, w, j->max_depth) || (ri != NULL && ri->in_sig_field));
       if (sig && (j->mdp == VFY_MDP_NONE || !widget_visible(j->after, w)))
-        note(j, "signature-added", TRUE, id, "an existing signature field was placed on the page");
+        set_sig_area(j, note(j, "signature-added", TRUE, id, "an existing signature field was placed on the page"), w);
       else
         note(j, "annotation-on-page-changed", FALSE, id,
              "an object of the signed revision was attached to the page as an annotation");
@@ -1968,16 +2125,9 @@ static void
 judge_new_referenced(Judge *j, guint num)
 {
   RoleInfo *r = g_hash_table_lookup(j->roles, GUINT_TO_POINTER(num));
-  if (r == NULL)
-    return;
-  for (guint i = 0; i < r->referrers->len; i++) {
-    guint ref = g_array_index(r->referrers, guint, i);
-    if (ref != 0 && existed_signed(j, ref) && !g_hash_table_contains(j->changed, GUINT_TO_POINTER(ref))) {
-      note(j, "unexplained-change", FALSE, num,
-           "a signed object referred to this number, which was empty when it was signed");
-      return;
-    }
-  }
+  if (r != NULL && r->old_unchanged_referrer)
+    note(j, "unexplained-change", FALSE, num,
+         "a signed object referred to this number, which was empty when it was signed");
 }
 
 /* Object streams written after signing must not carry objects that the
@@ -2258,6 +2408,10 @@ vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, VfyMdpLevel
             in_use(signed_map, e->num))
           add_change(&f, "object-freed", FALSE, e->num, prev->gen, rev, NULL);
       } else if (e->kind == XE_USED) {
+        /* A new generation leaves every "N G R" to the old one pointing at nothing. */
+        if (prev != NULL && prev->kind == XE_USED && prev->gen != e->gen && in_use(signed_map, e->num))
+          add_change(&f, "unexplained-change", FALSE, e->num, e->gen, rev,
+                     "the object was given a new generation number");
         if (e->f2 >= len) {
           g_set_error(error, TTE_ERROR, TTE_ERROR_FORMAT,
                       "revision %u: object %u points beyond the end of the file", rev, e->num);
@@ -2305,11 +2459,6 @@ vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, VfyMdpLevel
   if (!qp_open(&after, data, len, "whole file", error))
     goto out;
   {
-    Walk w = { &after, roles, queue, b.max_depth, 0, (guint64)b.max_objects * 64u };
-    if (!walk_roles(&w, error))
-      goto out;
-  }
-  {
     Judge j = { &f, &before, &after, signed_map, eff, touched, changed, filled, roles, compressed_any,
                 mdp, b.max_depth };
     g_autoptr(GArray) nums = g_array_new(FALSE, FALSE, sizeof(guint));
@@ -2343,6 +2492,13 @@ vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, VfyMdpLevel
         qpdf_oh_release(before.q, o);
         qpdf_oh_release(after.q, n);
       }
+    }
+    /* Roles come after "changed" is known: the walk marks new objects that unchanged
+     * signed objects refer to. */
+    {
+      Walk w = { &after, roles, queue, b.max_depth, 0, (guint64)b.max_objects * 64u, signed_map, changed };
+      if (!walk_roles(&w, error))
+        goto out;
     }
     for (guint i = 0; i < nums->len; i++) {
       guint num = g_array_index(nums, guint, i);

@@ -31,6 +31,13 @@ typedef struct {
   guint revision;    /* 1-based index of the revision that made the change */
   char *detail_en;   /* one sentence for people */
   char *detail_id;   /* the same in Bahasa Indonesia */
+  /* Added: where a new signature's widget paints, for the masked visual comparison.
+   * has_area is FALSE for everything but visible signature widgets and allowed annotations.  area is
+   * (left, top, right, bottom) as fractions 0..1 of the page as displayed (after
+   * /Rotate, CropBox), origin at the top left; page is 0-based. */
+  gboolean has_area;
+  guint area_page;
+  double area[4];
 } VfyChange;
 
 void vfy_change_free(VfyChange *c);
@@ -61,6 +68,16 @@ GPtrArray *vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, 
 gboolean vfy_visual_diff(const guint8 *data, gsize len, gsize signed_len, guint max_pages,
                          GArray **out_pages, gboolean *out_capped,
                          GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Like vfy_visual_diff, but knows what the change analysis allowed: inside the area of
+ * each allowed change in @changes (VfyChange* from vfy_changes_analyse, has_area set)
+ * a difference is excused only where the signed revision shows a blank area there —
+ * a later signature's stamp may fill empty space, never cover signed content (the
+ * Sneaky Signature on approval signatures).  Every other difference is reported.
+ * @changes may be NULL (then this is vfy_visual_diff). */
+gboolean vfy_visual_diff_allowing(const guint8 *data, gsize len, gsize signed_len, guint max_pages,
+                                  const GPtrArray *changes, GArray **out_pages, gboolean *out_capped,
+                                  GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Render page @page_index (0-based) of the revision made of the first @revision_len bytes
  * of @data (pass @len for the whole file) at @dpi (clamped to 18..150) as PNG bytes.  For

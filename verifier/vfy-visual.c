@@ -101,9 +101,67 @@ surfaces_equal(cairo_surface_t *a, cairo_surface_t *b)
   return TRUE;
 }
 
+typedef struct {
+  int x0, y0, x1, y1; /* pixels, x1/y1 exclusive */
+} PixArea;
+
+/* Compare two renderings of one page.  Differences inside @areas are excused where the
+ * signed rendering @b is blank there: a later stamp may fill empty space only. */
+static gboolean
+page_differs(cairo_surface_t *b, cairo_surface_t *a, const GArray *areas)
+{
+  int w = cairo_image_surface_get_width(b), h = cairo_image_surface_get_height(b);
+  int sb = cairo_image_surface_get_stride(b), sa = cairo_image_surface_get_stride(a);
+  const guint8 *pb = cairo_image_surface_get_data(b), *pa = cairo_image_surface_get_data(a);
+
+  if (areas == NULL || areas->len == 0)
+    return !surfaces_equal(b, a);
+  if (w != cairo_image_surface_get_width(a) || h != cairo_image_surface_get_height(a) || pb == NULL ||
+      pa == NULL)
+    return TRUE;
+  for (int y = 0; y < h; y++) {
+    const guint32 *rb = (const guint32 *)(const void *)(pb + (gsize)y * (gsize)sb);
+    const guint32 *ra = (const guint32 *)(const void *)(pa + (gsize)y * (gsize)sa);
+    if (memcmp(rb, ra, (gsize)w * 4u) == 0)
+      continue;
+    for (int x = 0; x < w; x++) {
+      gboolean excused = FALSE;
+      if (rb[x] == ra[x])
+        continue;
+      for (guint k = 0; k < areas->len && !excused; k++) {
+        const PixArea *ar = &g_array_index(areas, PixArea, k);
+        /* The signed page was white here: the stamp covers nothing that was signed. */
+        excused = x >= ar->x0 && x < ar->x1 && y >= ar->y0 && y < ar->y1 && rb[x] == 0xFFFFFFFFu;
+      }
+      if (!excused)
+        return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+static gboolean diff_pages(const guint8 *data, gsize len, gsize signed_len, guint max_pages,
+                           const GPtrArray *changes, GArray **out_pages, gboolean *out_capped,
+                           GError **error);
+
 gboolean
 vfy_visual_diff(const guint8 *data, gsize len, gsize signed_len, guint max_pages,
                 GArray **out_pages, gboolean *out_capped, GError **error)
+{
+  return diff_pages(data, len, signed_len, max_pages, NULL, out_pages, out_capped, error);
+}
+
+gboolean
+vfy_visual_diff_allowing(const guint8 *data, gsize len, gsize signed_len, guint max_pages,
+                         const GPtrArray *changes, GArray **out_pages, gboolean *out_capped,
+                         GError **error)
+{
+  return diff_pages(data, len, signed_len, max_pages, changes, out_pages, out_capped, error);
+}
+
+static gboolean
+diff_pages(const guint8 *data, gsize len, gsize signed_len, guint max_pages,
+           const GPtrArray *changes, GArray **out_pages, gboolean *out_capped, GError **error)
 {
   g_autoptr(PopplerDocument) before = NULL;
   g_autoptr(PopplerDocument) after = NULL;
@@ -161,8 +219,24 @@ vfy_visual_diff(const guint8 *data, gsize len, gsize signed_len, guint max_pages
     sa = render_page(pa, VFY_VISUAL_DPI, error);
     if (sa == NULL)
       return FALSE;
-    if (!surfaces_equal(sb, sa))
-      g_array_append_val(pages, idx);
+    {
+      g_autoptr(GArray) areas = g_array_new(FALSE, FALSE, sizeof(PixArea));
+      int w = cairo_image_surface_get_width(sb), h = cairo_image_surface_get_height(sb);
+      for (guint k = 0; changes != NULL && k < changes->len; k++) {
+        const VfyChange *c = g_ptr_array_index(changes, k);
+        PixArea ar;
+        if (!c->allowed || !c->has_area || c->area_page != idx)
+          continue;
+        /* One pixel of slack for antialiased stamp borders. */
+        ar.x0 = MAX((int)(c->area[0] * w) - 1, 0);
+        ar.y0 = MAX((int)(c->area[1] * h) - 1, 0);
+        ar.x1 = MIN((int)(c->area[2] * w + 0.999) + 1, w);
+        ar.y1 = MIN((int)(c->area[3] * h + 0.999) + 1, h);
+        g_array_append_val(areas, ar);
+      }
+      if (page_differs(sb, sa, areas))
+        g_array_append_val(pages, idx);
+    }
   }
   *out_pages = g_steal_pointer(&pages);
   *out_capped = capped;

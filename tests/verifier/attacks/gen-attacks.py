@@ -258,11 +258,11 @@ def make_pki():
     return d
 
 
-def podofo_sign(src, dst, pki, visible=True):
+def podofo_sign(src, dst, pki, visible=True, where="1,120,200,60,20"):
     args = ["podofosign", "-in", src, "-out", dst, "-cert", f"{pki}/signer.pem",
             "-pkey", f"{pki}/signer.key", "-digest", "SHA256"]
     if visible:
-        args += ["-annot-position", "1,120,200,60,20", "-annot-print",
+        args += ["-annot-position", where, "-annot-print",
                  "-annot-text", "1,1,Ditandatangani"]
     run(*args)
 
@@ -411,8 +411,11 @@ def attacks_on(tag, signed, other_signed):
     # --- Evil Annotation (Mainka et al. 2021) ----------------------------------------------
     ap = stream(b"1 1 1 rg 0 0 300 20 re f 0 0 0 rg BT /Helv 11 Tf 2 6 Td (Biaya perjalanan: Rp 95.000.000) Tj ET",
                 b"/Type /XObject /Subtype /Form /BBox [0 0 300 20] /Resources << /Font << /Helv 3 0 R >> >> ")
+    # Text and Highlight are harmless markup only without a custom appearance and (for a
+    # note) at icon size: these two carry an opaque appearance over the text.
     for sub, extra in ((b"FreeText", b"/DA (/Helv 11 Tf 0 g) /Contents (x) "), (b"Stamp", b""),
-                       (b"Square", b""), (b"Widget", b"/FT /Tx /T (evil) /V (x) ")):
+                       (b"Square", b""), (b"Widget", b"/FT /Tx /T (evil) /V (x) "),
+                       (b"Text", b"/Contents (x) "), (b"Highlight", b"/QuadPoints [60 700 360 700 60 680 360 680] ")):
         annot = (b"<< /Type /Annot /Subtype /%s /Rect [60 680 360 700] /F 4 /P %d 0 R /AP << /N %d 0 R >> %s>>"
                  % (sub, page, nxt + 1, extra))
         objs = {nxt: annot, nxt + 1: ap, page: add_to_annots(get_obj(signed, page), b"%d 0 R" % nxt)}
@@ -492,6 +495,12 @@ def controls(tag, signed, pki):
     podofo_sign(src, dst, pki, visible=False)
     with open(dst, "rb") as f:
         emit(f"{tag}-control-second-signature", f.read(), L, 0, "control", "signature-added")
+    # A visible second signature whose stamp lands on empty paper: allowed, and the
+    # masked visual comparison must excuse exactly its stamp.
+    os.unlink(dst)
+    podofo_sign(src, dst, pki, visible=True, where="1,20,250,60,20")
+    with open(dst, "rb") as f:
+        emit(f"{tag}-control-second-signature-visible", f.read(), L, 0, "control", "signature-added")
     os.unlink(src)
     os.unlink(dst)
 
