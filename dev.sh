@@ -17,6 +17,7 @@ PACKAGES=(
   libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libqrencode-dev libsqlite3-dev sqlite3
   libglib2.0-dev fonts-dejavu-core fontconfig
   mupdf-tools libnss3-tools zbar-tools libpodofo-utils curl
+  chromium
 )
 BENCH_PACKAGES=(hyperfine time)
 
@@ -29,6 +30,10 @@ deps() {
   for p in "${PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
   done
+  # Node.js for the browser test (tests/web): Debian's only when none is installed, so a
+  # newer one from elsewhere (which ships its own npm) is not replaced.
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "dev.sh: installing ${missing[*]}" >&2
     as_root apt-get update -qq
@@ -47,6 +52,11 @@ run_tests() {
   [ -f $dir/build.ninja ] || meson setup $dir -Db_sanitize=address,undefined -Db_lundef=false \
     -Dbuildtype=debug >/dev/null
   ninja -C $dir >/dev/null
+  # playwright-core for the browser test, pinned by tests/web/package-lock.json.
+  if [ ! -d tests/web/node_modules/playwright-core ] && command -v npm >/dev/null; then
+    (cd tests/web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null) ||
+      echo "dev.sh: npm ci in tests/web failed; the browser test will skip" >&2
+  fi
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
   export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"

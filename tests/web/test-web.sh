@@ -125,6 +125,8 @@ api POST /api/v1/sign "$STOKEN" -H "X-TTE-Passphrase: $PIN" -F "file=@$WORK/lett
 [ "$STATUS" = 201 ] || bail "second sign: $STATUS"
 cp "$WORK/body" "$WORK/signed2.pdf"
 printf 'GIF89a this is a picture, not a letter\n' >"$WORK/not-a-pdf.pdf"
+# Above body_max (4 MiB): refused by the HTTP core before the handler, still as a page.
+{ printf '%%PDF-1.7\n'; head -c 5000000 /dev/zero; } >"$WORK/too-large.pdf"
 # The URL in the stamp's QR code, read from the rendered page like a phone camera would.
 QR_URL=
 if command -v pdftoppm >/dev/null && command -v zbarimg >/dev/null; then
@@ -141,7 +143,7 @@ export TTE_WEB_QR_URL="$QR_URL"
 export TTE_WEB_BASE="$BASE" TTE_WEB_DOC="$DOC" TTE_WEB_ADMIN="$ADMIN" TTE_WEB_SIGNER_TOKEN="$STOKEN"
 export TTE_WEB_SIGNED="$WORK/signed.pdf" TTE_WEB_SIGNED2="$WORK/signed2.pdf"
 export TTE_WEB_TAMPERED="$WORK/tampered.pdf" TTE_WEB_UNSIGNED="$WORK/letter.pdf"
-export TTE_WEB_NOTPDF="$WORK/not-a-pdf.pdf" TTE_WEB_SHOTS="$OUT/screenshots"
+export TTE_WEB_NOTPDF="$WORK/not-a-pdf.pdf" TTE_WEB_TOOLARGE="$WORK/too-large.pdf" TTE_WEB_SHOTS="$OUT/screenshots"
 export TTE_WEB_PROFILE="$WORK/chromium-profile" TTE_CHROMIUM="$CHROMIUM"
 export TTE_WEB_SERVE_LOG="$WORK/serve.log"
 # Chromium must not inherit the sanitizer settings meant for our binaries.

@@ -20,6 +20,7 @@ const files = {
   tampered: env('TTE_WEB_TAMPERED'),
   unsigned: env('TTE_WEB_UNSIGNED'),
   notpdf: env('TTE_WEB_NOTPDF'),
+  toolarge: env('TTE_WEB_TOOLARGE'),
 };
 const WITHDRAW_REASON = 'Salah tanggal rapat <script>alert(1)</script> — diganti surat 124';
 
@@ -178,6 +179,12 @@ const sha256 = (f) => createHash('sha256').update(readFileSync(f)).digest('hex')
     return t.includes('bukan PDF') && !t.includes('"error"');
   });
   await page.goto(`${BASE}/`);
+  await step('too large: explained on the page, not JSON', async () => {
+    await upload(page, files.toolarge);
+    const t = await text(page, 'main');
+    return t.includes('terlalu besar') && !t.includes('"error"');
+  });
+  await page.goto(`${BASE}/`);
   await step('unsigned letter: "tidak memiliki tanda tangan" on the page', async () => {
     await upload(page, files.unsigned);
     return (await text(page, 'main')).includes('tidak memiliki tanda tangan elektronik');
@@ -299,6 +306,13 @@ const sha256 = (f) => createHash('sha256').update(readFileSync(f)).digest('hex')
     await upload(page, files.signed, { js: false });
     return (await text(page, '.match')).includes('sama persis')
       && (await text(page, 'main')).includes('telah DITARIK');
+  });
+  await step('no JavaScript: a file above the size limit gets a page in words', async () => {
+    await page.goto(`${BASE}/`);
+    await upload(page, files.toolarge, { js: false });
+    const t = await text(page, 'main');
+    await shot(page, '16-nojs-too-large-phone.png');
+    return t.includes('Berkas terlalu besar');
   });
   await step('no JavaScript: an error is a page in words', async () => {
     await page.goto(`${BASE}/?lang=en`);
