@@ -959,8 +959,15 @@ error_page(ApiRequest *req, const GError *error, WebLang lang, const char *back)
   p.title = g_strdup(head);
   g_string_append_printf(p.main,
                          "<section class=\"banner banner-warn error\" role=\"alert\">"
-                         "<h1>%s</h1>\n<p>%s</p></section>\n",
+                         "<h1>%s</h1>\n<p>%s</p>",
                          head, text);
+  if (status == 413) {
+    g_autofree char *max = g_format_size(api_request_config(req)->body_max);
+    g_string_append_printf(p.main, "<p>%s %s.</p>",
+                           TR(lang, "Ukuran berkas paling besar:", "The largest file accepted:"),
+                           max);
+  }
+  g_string_append(p.main, "</section>\n");
   /* Client errors may say what exactly was wrong; our own failures only go to the log. */
   if (status < 500 && error != NULL) {
     g_string_append_printf(p.main, "<details class=\"tech\"><summary>%s</summary><p>",
