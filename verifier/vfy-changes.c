@@ -1979,8 +1979,9 @@ judge_field_or_annot(Judge *j, guint num, qpdf_oh o, qpdf_oh n)
   gboolean was_read_only = field_read_only(j->before, o, j->max_depth);
 
   if (!is_widget) {
-    /* P3 allows modifying annotations; only those that cannot hide text. */
-    note(j, "annotation-on-page-changed", benign_annotation(a, n), num, NULL);
+    /* P3 would allow modifying annotations, but an existing note's new appearance is
+     * not checked against the text beneath: refused at every level for now. */
+    note(j, "annotation-on-page-changed", FALSE, num, NULL);
     return;
   }
   if (is_sig) {
@@ -2040,7 +2041,8 @@ judge_changed(Judge *j, guint num, qpdf_oh o, qpdf_oh n)
   guint32 roles = r != NULL ? r->roles : 0;
 
   if (roles == 0) {
-    note(j, "unreferenced-object-changed", TRUE, num, NULL);
+    /* Nothing the document uses, but no writer has a reason to rewrite it either. */
+    note(j, "unreferenced-object-changed", FALSE, num, NULL);
     return;
   }
   for (guint c = 0; c < CTX_N; c++) {
