@@ -36,6 +36,7 @@ struct SigDoc {
   guint64 size;
   guint64 startxref;
   SigXrefKind xref_kind;
+  guint64 xref_stream_num, xref_stream_gen; /* the last xref stream's own number */
   gboolean hybrid;
   guint64 trailer_size;
   char *root_ref, *info_ref, *id_text;
@@ -270,6 +271,8 @@ check_tail(SigDoc *doc, GError **error)
   if (tte_cursor_get_uint(&c, &v) && (tte_cursor_skip_pdf_ws(&c), tte_cursor_get_uint(&c, &gen)) &&
       (tte_cursor_skip_pdf_ws(&c), tte_cursor_match(&c, "obj"))) {
     doc->xref_kind = SIG_XREF_STREAM;
+    doc->xref_stream_num = v;
+    doc->xref_stream_gen = gen;
     return TRUE;
   }
   g_set_error(error, TTE_ERROR, TTE_ERROR_PDF_DAMAGED,
@@ -376,6 +379,28 @@ inspect(SigDoc *doc, GError **error)
   if (qpdf_oh_is_array(q, v))
     doc->id_text = g_strdup(qpdf_oh_unparse_resolved(q, v));
   doc->hybrid = doc->xref_kind == SIG_XREF_TABLE && qpdf_oh_has_key(q, trailer, "/XRefStm");
+  if (doc->xref_kind == SIG_XREF_STREAM) {
+    /* The xref stream's own object number must name that stream.  If the file's xref
+     * maps the number to another object, a reader that follows our /Prev would meet
+     * two different objects under one number (found by fuzzing). */
+    qpdf_oh xs;
+    if (doc->xref_stream_num == 0 || doc->xref_stream_num > G_MAXINT ||
+        doc->xref_stream_gen > G_MAXINT) {
+      g_set_error(error, TTE_ERROR, TTE_ERROR_PDF_DAMAGED,
+                  "the cross-reference stream has an invalid object number");
+      return FALSE;
+    }
+    xs = qpdf_get_object_by_id(q, (int)doc->xref_stream_num, (int)doc->xref_stream_gen);
+    if (!qpdf_oh_is_stream(q, xs) ||
+        !q_is_name(doc, q_key(doc, qpdf_oh_get_dict(q, xs), "/Type"), "/XRef")) {
+      (void)qpdf_has_error(q);
+      g_set_error(error, TTE_ERROR, TTE_ERROR_PDF_DAMAGED,
+                  "the cross-reference stream's object number %" G_GUINT64_FORMAT
+                  " belongs to another object in the file's own cross-reference data",
+                  doc->xref_stream_num);
+      return FALSE;
+    }
+  }
 
   pages = qpdf_get_num_pages(q);
   if (!q_check(doc, error))
