@@ -27,6 +27,9 @@
 #ifndef TTE_LIMIT_FETCH_MAX_URLS
 #define TTE_LIMIT_FETCH_MAX_URLS       4u     /* OCSP/CRL URLs tried per certificate */
 #endif
+#ifndef TTE_LIMIT_VISUAL_DIFF_SIGNATURES
+#define TTE_LIMIT_VISUAL_DIFF_SIGNATURES 8u   /* signatures per file whose revision is rendered and compared */
+#endif
 #ifndef TTE_LIMIT_TIMESTAMPS_PER_SIG
 #define TTE_LIMIT_TIMESTAMPS_PER_SIG   4u     /* signature timestamps examined per signature */
 #endif

@@ -21,6 +21,7 @@ typedef struct {
   VfyTrust *trust;
   TteX509Stack *dss_certs;
   int certify_p; /* DocMDP P of the certification signature, 0 when none */
+  guint visual_runs; /* page comparisons done so far (TTE_LIMIT_VISUAL_DIFF_SIGNATURES) */
   gint64 now;
 } Ctx;
 
@@ -383,7 +384,15 @@ check_changes(Ctx *ctx, VfySignature *s, gsize signed_len)
 #endif
 
 #ifdef VFY_HAVE_VISUAL
-  if (!ctx->opts->skip_visual) {
+  /* Rendering is the expensive part: a file with many signatures must not turn it into
+   * hours of work.  The earliest signed revisions come first and are compared. */
+  if (!ctx->opts->skip_visual && ctx->visual_runs >= TTE_LIMIT_VISUAL_DIFF_SIGNATURES) {
+    g_autofree char *d = g_strdup_printf("TTE_LIMIT_VISUAL_DIFF_SIGNATURES = %u", TTE_LIMIT_VISUAL_DIFF_SIGNATURES);
+    s->visual_capped = TRUE;
+    add_reason(s, "Perbandingan visual dilewati: batas jumlah tanda tangan yang dibandingkan tercapai",
+               "The visual comparison was skipped: the limit on signatures compared was reached", d);
+  } else if (!ctx->opts->skip_visual) {
+    ctx->visual_runs++;
     g_autoptr(GError) verr = NULL;
     GArray *pages = NULL;
     gboolean capped = FALSE;
@@ -580,6 +589,16 @@ by_signed_length(gconstpointer a, gconstpointer b)
   return x->signed_length < y->signed_length ? -1 : x->signed_length > y->signed_length;
 }
 
+static gint
+by_byte_range_end(gconstpointer a, gconstpointer b)
+{
+  const VfyPdfSig *x = *(VfyPdfSig *const *)a, *y = *(VfyPdfSig *const *)b;
+  /* Saturating: a hostile ByteRange may hold anything. */
+  gint64 ex = x->byte_range[2] > G_MAXINT64 - MAX(x->byte_range[3], 0) ? G_MAXINT64 : x->byte_range[2] + MAX(x->byte_range[3], 0);
+  gint64 ey = y->byte_range[2] > G_MAXINT64 - MAX(y->byte_range[3], 0) ? G_MAXINT64 : y->byte_range[2] + MAX(y->byte_range[3], 0);
+  return ex < ey ? -1 : ex > ey;
+}
+
 VfyReport *
 vfy_verify_bytes(const guint8 *data, gsize len, const char *name, const VfyOptions *opts, GError **error)
 {
@@ -638,9 +657,15 @@ vfy_verify_bytes(const guint8 *data, gsize len, const char *name, const VfyOptio
       ctx.certify_p = ps->docmdp;
   }
 
-  for (guint i = 0; i < pdf->sigs->len; i++) {
-    VfySignature *s = verify_one(&ctx, g_ptr_array_index(pdf->sigs, i));
-    g_ptr_array_add(rep->signatures, s);
+  {
+    /* Earliest signed revision first: limits then cut the least important work. */
+    /* A plain view: the entries stay owned by pdf->sigs. */
+    g_autoptr(GPtrArray) order = g_ptr_array_sized_new(pdf->sigs->len);
+    for (guint i = 0; i < pdf->sigs->len; i++)
+      g_ptr_array_add(order, g_ptr_array_index(pdf->sigs, i));
+    g_ptr_array_sort(order, by_byte_range_end);
+    for (guint i = 0; i < order->len; i++)
+      g_ptr_array_add(rep->signatures, verify_one(&ctx, g_ptr_array_index(order, i)));
   }
   g_ptr_array_sort(rep->signatures, by_signed_length);
   assign_levels(rep, pdf);
