@@ -840,7 +840,17 @@ signature_card(GString *o, const WebCheck *chk, const VfySignature *sig, guint i
   g_string_append(o, "<dl class=\"facts\">\n");
   if (subj.cn == NULL && sig->signer_subject != NULL)
     dd_text(o, TR(lang, "Penanda tangan", "Signer"), sig->signer_subject, "signer-name");
-  dd_text(o, TR(lang, "Penanda tangan", "Signer"), subj.cn, "signer-name");
+  if (subj.cn != NULL) {
+    g_string_append_printf(o, "<dt>%s</dt><dd><span class=\"signer-name\">",
+                           TR(lang, "Penanda tangan", "Signer"));
+    h_text(o, subj.cn);
+    g_string_append(o, "</span>");
+    /* Anyone can write any name into a certificate of their own making. */
+    if (!sig->trusted)
+      g_string_append_printf(o, " <span class=\"badge badge-bad\">%s</span>",
+                             TR(lang, "identitas tidak terverifikasi", "identity not verified"));
+    g_string_append(o, "</dd>\n");
+  }
   dd_text(o, TR(lang, "Jabatan", "Title"), subj.title, NULL);
   dd_text(o, TR(lang, "Unit kerja", "Unit"), subj.ou, NULL);
   dd_text(o, TR(lang, "Instansi", "Agency"), subj.o, NULL);

@@ -19,6 +19,7 @@ const files = {
   signed2: env('TTE_WEB_SIGNED2'),
   tampered: env('TTE_WEB_TAMPERED'),
   unsigned: env('TTE_WEB_UNSIGNED'),
+  untrusted: env('TTE_WEB_UNTRUSTED'),
   notpdf: env('TTE_WEB_NOTPDF'),
   toolarge: env('TTE_WEB_TOOLARGE'),
 };
@@ -171,6 +172,15 @@ const sha256 = (f) => createHash('sha256').update(readFileSync(f)).digest('hex')
   await step('tampered letter: its signed version is recognised in the register', async () =>
     (await text(page, '.register')).includes('Versi yang ditandatangani terdaftar'));
 
+  await page.goto(`${BASE}/`);
+  await step('signer outside the national root: "Penanda tangan tidak dikenal"', async () => {
+    await upload(page, files.untrusted);
+    const v = await text(page, '.sig .verdict');
+    await shot(page, '04c-unknown-signer-phone.png');
+    return v.includes('Penanda tangan tidak dikenal')
+      && (await text(page, '.sig .chain')).includes('tidak sampai ke root nasional')
+      && (await text(page, '.register')).includes('tidak ditemukan di register');
+  });
   await page.goto(`${BASE}/`);
   await step('not a PDF: explained on the page, not JSON', async () => {
     await upload(page, files.notpdf);
