@@ -14,6 +14,15 @@ typedef struct {
   TteX509Stack *chain;
 } CertEntry;
 
+/* A readers-writer lock that lets a waiting writer in first: with the reader-preferring
+ * default a stream of signatures would keep a key open waiting indefinitely. */
+typedef struct {
+  GMutex m;
+  GCond c;
+  guint readers, writers_waiting;
+  gboolean writer;
+} FairLock;
+
 struct ApiKeyCache {
   const ApiConfig *cfg;
   GMutex lock;
@@ -25,6 +34,7 @@ struct ApiKeyCache {
   guint64 count;
   double sum;
   GHashTable *errors; /* code name (static) -> guint64* */
+  GHashTable *token_locks; /* token label -> FairLock* (never freed before the cache) */
 };
 
 static void
@@ -35,6 +45,16 @@ cert_entry_free(gpointer p)
   X509_free(e->cert);
   tte_x509_stack_free(e->chain);
   g_free(e);
+}
+
+static void
+rwlock_free(gpointer p)
+{
+  FairLock *f = p;
+
+  g_mutex_clear(&f->m);
+  g_cond_clear(&f->c);
+  g_free(f);
 }
 
 ApiKeyCache *
@@ -48,6 +68,7 @@ api_keycache_new(const ApiConfig *cfg)
   kc->active = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                      (GDestroyNotify)api_key_free);
   kc->errors = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+  kc->token_locks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, rwlock_free);
   return kc;
 }
 
@@ -59,6 +80,7 @@ api_keycache_free(ApiKeyCache *kc)
   g_hash_table_unref(kc->certs);
   g_hash_table_unref(kc->active);
   g_hash_table_unref(kc->errors);
+  g_hash_table_unref(kc->token_locks);
   tte_p11_module_unref(kc->module);
   g_mutex_clear(&kc->lock);
   g_free(kc);
@@ -188,24 +210,141 @@ certs_for(ApiKeyCache *kc, const ApiKey *key, X509 **cert, TteX509Stack **chain,
   return TRUE;
 }
 
+static FairLock *
+token_lock(ApiKeyCache *kc, const char *uri)
+{
+  g_autoptr(TteP11Uri) u = uri ? tte_p11_uri_parse(uri, NULL) : NULL;
+  const char *label = u != NULL && u->token != NULL ? u->token : "";
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+  FairLock *f = g_hash_table_lookup(kc->token_locks, label);
+
+  if (f == NULL) {
+    f = g_new0(FairLock, 1);
+    g_mutex_init(&f->m);
+    g_cond_init(&f->c);
+    g_hash_table_insert(kc->token_locks, g_strdup(label), f);
+  }
+  return f;
+}
+
+static void
+fair_lock(FairLock *f, gboolean exclusive)
+{
+  g_mutex_lock(&f->m);
+  if (exclusive) {
+    f->writers_waiting++;
+    while (f->writer || f->readers > 0)
+      g_cond_wait(&f->c, &f->m);
+    f->writers_waiting--;
+    f->writer = TRUE;
+  } else {
+    while (f->writer || f->writers_waiting > 0)
+      g_cond_wait(&f->c, &f->m);
+    f->readers++;
+  }
+  g_mutex_unlock(&f->m);
+}
+
+static void
+fair_unlock(FairLock *f, gboolean exclusive)
+{
+  g_mutex_lock(&f->m);
+  if (exclusive)
+    f->writer = FALSE;
+  else
+    f->readers--;
+  g_cond_broadcast(&f->c);
+  g_mutex_unlock(&f->m);
+}
+
+void
+api_keycache_token_lock(ApiKeyCache *kc, const char *uri, gboolean exclusive)
+{
+  fair_lock(token_lock(kc, uri), exclusive);
+}
+
+void
+api_keycache_token_unlock(ApiKeyCache *kc, const char *uri, gboolean exclusive)
+{
+  fair_unlock(token_lock(kc, uri), exclusive);
+}
+
+/* A signing key that delegates to the token key and holds the token's lock shared for
+ * the raw signature only (not for the PDF work around it). */
+typedef struct {
+  TteSigningKey base;
+  TteSigningKey *inner;
+  FairLock *lock; /* owned by the cache, which outlives every request */
+} LockedKey;
+
+static gboolean
+locked_sign(TteSigningKey *key, TteSigScheme scheme, TteHash hash, const guint8 *digest,
+            gsize digest_len, GBytes **sig_out, GError **error)
+{
+  LockedKey *k = (LockedKey *)key;
+  gboolean ok;
+
+  fair_lock(k->lock, FALSE);
+  *sig_out = tte_signing_key_sign(k->inner, scheme, hash, digest, digest_len, error);
+  ok = *sig_out != NULL;
+  fair_unlock(k->lock, FALSE);
+  return ok;
+}
+
+static void
+locked_finalize(TteSigningKey *key)
+{
+  tte_signing_key_unref(((LockedKey *)key)->inner);
+}
+
+static const TteSigningKeyClass locked_key_class = {
+    .sign = locked_sign,
+    .finalize = locked_finalize,
+};
+
 TteSigningKey *
-api_keycache_open(ApiKeyCache *kc, const ApiKey *key, TteSecret *pin, GError **error)
+api_keycache_open_uri(ApiKeyCache *kc, const char *uri, TteSecret *pin, X509 *cert,
+                      TteX509Stack *chain, GError **error)
 {
   g_autoptr(TteP11Module) m = api_keycache_module(kc, error);
-  g_autoptr(X509) cert = NULL;
-  g_autoptr(TteX509Stack) chain = NULL;
   TteSigningKey *k;
+  FairLock *f;
+  LockedKey *lk;
 
   if (m == NULL) {
     api_keycache_note_error(kc, error ? *error : NULL);
     return NULL;
   }
+  f = token_lock(kc, uri);
+
+  fair_lock(f, TRUE);
+  k = tte_p11_open_signing_key(m, uri, pin, cert, chain, error);
+  fair_unlock(f, TRUE);
+  if (k == NULL) {
+    api_keycache_note_error(kc, error ? *error : NULL);
+    return NULL;
+  }
+  lk = g_new0(LockedKey, 1);
+  if (!tte_signing_key_init(&lk->base, &locked_key_class, tte_signing_key_get_cert(k),
+                            tte_signing_key_get_chain(k), error)) {
+    g_free(lk);
+    tte_signing_key_unref(k);
+    return NULL;
+  }
+  lk->inner = k;
+  lk->lock = f;
+  return &lk->base;
+}
+
+TteSigningKey *
+api_keycache_open(ApiKeyCache *kc, const ApiKey *key, TteSecret *pin, GError **error)
+{
+  g_autoptr(X509) cert = NULL;
+  g_autoptr(TteX509Stack) chain = NULL;
+
   if (!certs_for(kc, key, &cert, &chain, error))
     return NULL;
-  k = tte_p11_open_signing_key(m, key->pkcs11_uri, pin, cert, chain, error);
-  if (k == NULL)
-    api_keycache_note_error(kc, error ? *error : NULL);
-  return k;
+  return api_keycache_open_uri(kc, key->pkcs11_uri, pin, cert, chain, error);
 }
 
 void

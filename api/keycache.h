@@ -46,6 +46,20 @@ void api_keycache_invalidate(ApiKeyCache *kc, const char *signer_id);
 TteSigningKey *api_keycache_open(ApiKeyCache *kc, const ApiKey *key, TteSecret *pin,
                                  GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
+/* Per-token exclusion between opening a key and signing with keys of the same token.
+ * Opening a key (libp11 enumerates the token and then releases its own view of it)
+ * closes every session of the slot, so a signature running at that moment on the same
+ * token fails with CKR_SESSION_HANDLE_INVALID.  Until pkcs11/ stops doing that, opens
+ * (and key generation) take the token's lock exclusively and signatures take it shared.
+ * @uri names the token; an unparsable URI falls back to one lock for all tokens. */
+void api_keycache_token_lock(ApiKeyCache *kc, const char *uri, gboolean exclusive);
+void api_keycache_token_unlock(ApiKeyCache *kc, const char *uri, gboolean exclusive);
+
+/* Open the key at @uri with @pin and the caller's @cert/@chain (may be NULL), under the
+ * token's exclusive lock (key import: the probe signature proves cert and key match). */
+TteSigningKey *api_keycache_open_uri(ApiKeyCache *kc, const char *uri, TteSecret *pin, X509 *cert,
+                                     TteX509Stack *chain, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
 /* The loaded PKCS#11 module (a new reference), loading it on first use. */
 gpointer api_keycache_module(ApiKeyCache *kc, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 

@@ -190,7 +190,6 @@ accept_certificate(ApiRequest *req, ApiKeyCache *kc, const char *uri, const char
 {
   g_autoptr(TteX509Stack) certs = NULL;
   g_autoptr(TteX509Stack) extra = NULL;
-  g_autoptr(TteP11Module) m = NULL;
   g_autoptr(TteSigningKey) k = NULL;
   X509 *cert;
 
@@ -209,16 +208,11 @@ accept_certificate(ApiRequest *req, ApiKeyCache *kc, const char *uri, const char
   }
   if (!check_certificate(api_request_config(req), cert, extra, error))
     return FALSE;
-  m = api_keycache_module(kc, error);
-  if (m == NULL)
-    return FALSE;
   /* Opening the key with this certificate makes the token sign a probe that is checked
    * against the certificate's public key: CERT_MISMATCH if it is another key. */
-  k = tte_p11_open_signing_key(m, uri, pin, cert, extra, error);
-  if (k == NULL) {
-    api_keycache_note_error(kc, error ? *error : NULL);
+  k = api_keycache_open_uri(kc, uri, pin, cert, extra, error);
+  if (k == NULL)
     return FALSE;
-  }
   *pem_out = g_strdup(pem);
   *nb = asn1_time_usec(X509_get0_notBefore(cert));
   *na = asn1_time_usec(X509_get0_notAfter(cert));
@@ -324,12 +318,11 @@ key_generate(ApiRequest *req, gpointer user_data, GError **error)
   m = api_keycache_module(ctx->kc, error);
   if (m == NULL)
     return NULL;
+  /* libp11 work on the token: exclusive, like opening a key (see keycache.h). */
+  api_keycache_token_lock(ctx->kc, uri, TRUE);
   key_uri = tte_p11_generate_key(m, uri, pin, type, error);
-  if (key_uri == NULL) {
-    api_keycache_note_error(ctx->kc, error ? *error : NULL);
-    return NULL;
-  }
-  csr = tte_p11_make_csr(m, key_uri, pin, subject, TTE_HASH_SHA256, error);
+  csr = key_uri ? tte_p11_make_csr(m, key_uri, pin, subject, TTE_HASH_SHA256, error) : NULL;
+  api_keycache_token_unlock(ctx->kc, uri, TRUE);
   if (csr == NULL) {
     api_keycache_note_error(ctx->kc, error ? *error : NULL);
     return NULL;

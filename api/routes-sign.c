@@ -441,6 +441,8 @@ api_sign_and_record(ApiRequest *req, ApiKeyCache *kc, const ApiSigner *signer, c
     opts.image_path = image_path;
   }
   t0 = g_get_monotonic_time();
+  /* The token part of this is serialised against key opens by the key that
+   * api_keycache_open returned (see keycache.h). */
   signed_pdf = sig_sign_bytes(job->pdf, sk, &opts, &res, error);
   if (image_path != NULL)
     (void)g_unlink(image_path);

@@ -371,13 +371,15 @@ GET /api/v1/openapi.json|A|A|A
 MATRIX
 
 # ---- key generation on the token -> CSR --------------------------------------------------
-jq -n --arg p "$PIN_K" '{token:"opd-kominfo", label:"sekretaris-2027", type:"ec:p256", passphrase:$p}' >"$WORK/gen.json"
+# The demo tokens are kept between runs: a fresh label each time.
+NEWLABEL="rotasi-$(date +%s)-$$"
+jq -n --arg p "$PIN_K" --arg l "$NEWLABEL" '{token:"opd-kominfo", label:$l, type:"ec:p256", passphrase:$p}' >"$WORK/gen.json"
 jcall POST "/api/v1/admin/signers/$SK/keys" "$ADMIN" "$WORK/gen.json"
 want "generate a key on the signer's token (admin + passphrase)" 201
 K2=$(jq -r .key.id "$WORK/body")
 jq -r .csr "$WORK/body" >"$WORK/k2.csr"
 check "the CSR is a valid PKCS#10 signed by the new key" bash -c "openssl req -in \"$WORK/k2.csr\" -verify -noout >/dev/null 2>&1"
-jq -n '{token:"opd-kominfo", label:"sekretaris-2028", passphrase:"salah"}' >"$WORK/gen-bad.json"
+jq -n --arg l "$NEWLABEL-x" '{token:"opd-kominfo", label:$l, passphrase:"salah"}' >"$WORK/gen-bad.json"
 jcall POST "/api/v1/admin/signers/$SK/keys" "$ADMIN" "$WORK/gen-bad.json"
 want "generate with a wrong passphrase: 403" 403 PIN_INCORRECT
 jcall POST "/api/v1/admin/signers/$SK/keys" "$ADMIN" "$WORK/gen.json"
