@@ -131,6 +131,13 @@ ASAN_OPTIONS=detect_leaks=0 "$TTE" sign "$WORK/letter.pdf" -o "$WORK/untrusted.p
   --key 'pkcs11:token=demo-untrusted;object=untrusted-2026' \
   --pin-file "$DEMO/pins/demo-untrusted.pin" >/dev/null 2>"$WORK/sign-untrusted.log" ||
   bail "tte sign (untrusted): $(tail -2 "$WORK/sign-untrusted.log" | tr '\n' ' ')"
+# A self-made certificate whose name is markup: it must appear as text, never as HTML.
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -keyout "$WORK/evil.key" -out "$WORK/evil.pem" \
+  -subj '/CN=<img src=x onerror=alert(1)>Kepala Dinas/title=<b>Bupati<\/b>/O=Evil & "Co"' \
+  -addext keyUsage=critical,digitalSignature,nonRepudiation >/dev/null 2>&1 || bail "openssl req"
+ASAN_OPTIONS=detect_leaks=0 "$TTE" sign "$WORK/letter.pdf" -o "$WORK/hostile.pdf" \
+  --key-file "$WORK/evil.key" --cert "$WORK/evil.pem" >/dev/null 2>"$WORK/sign-hostile.log" ||
+  bail "tte sign (hostile name): $(tail -2 "$WORK/sign-hostile.log" | tr '\n' ' ')"
 # Above body_max (4 MiB): refused by the HTTP core before the handler, still as a page.
 { printf '%%PDF-1.7\n'; head -c 5000000 /dev/zero; } >"$WORK/too-large.pdf"
 # The URL in the stamp's QR code, read from the rendered page like a phone camera would.
@@ -149,7 +156,7 @@ export TTE_WEB_QR_URL="$QR_URL"
 export TTE_WEB_BASE="$BASE" TTE_WEB_DOC="$DOC" TTE_WEB_ADMIN="$ADMIN" TTE_WEB_SIGNER_TOKEN="$STOKEN"
 export TTE_WEB_SIGNED="$WORK/signed.pdf" TTE_WEB_SIGNED2="$WORK/signed2.pdf"
 export TTE_WEB_TAMPERED="$WORK/tampered.pdf" TTE_WEB_UNSIGNED="$WORK/letter.pdf"
-export TTE_WEB_UNTRUSTED="$WORK/untrusted.pdf" TTE_WEB_NOTPDF="$WORK/not-a-pdf.pdf" TTE_WEB_TOOLARGE="$WORK/too-large.pdf" TTE_WEB_SHOTS="$OUT/screenshots"
+export TTE_WEB_UNTRUSTED="$WORK/untrusted.pdf" TTE_WEB_HOSTILE="$WORK/hostile.pdf" TTE_WEB_NOTPDF="$WORK/not-a-pdf.pdf" TTE_WEB_TOOLARGE="$WORK/too-large.pdf" TTE_WEB_SHOTS="$OUT/screenshots"
 export TTE_WEB_PROFILE="$WORK/chromium-profile" TTE_CHROMIUM="$CHROMIUM"
 export TTE_WEB_SERVE_LOG="$WORK/serve.log"
 # Chromium must not inherit the sanitizer settings meant for our binaries.

@@ -20,6 +20,7 @@ const files = {
   tampered: env('TTE_WEB_TAMPERED'),
   unsigned: env('TTE_WEB_UNSIGNED'),
   untrusted: env('TTE_WEB_UNTRUSTED'),
+  hostile: env('TTE_WEB_HOSTILE'),
   notpdf: env('TTE_WEB_NOTPDF'),
   toolarge: env('TTE_WEB_TOOLARGE'),
 };
@@ -180,6 +181,17 @@ const sha256 = (f) => createHash('sha256').update(readFileSync(f)).digest('hex')
     return v.includes('Penanda tangan tidak dikenal')
       && (await text(page, '.sig .chain')).includes('tidak sampai ke root nasional')
       && (await text(page, '.register')).includes('tidak ditemukan di register');
+  });
+  await page.goto(`${BASE}/`);
+  await step('a certificate name made of markup is shown as text (HTML-escaped)', async () => {
+    let dialogs = 0;
+    page.on('dialog', (d) => { dialogs++; d.dismiss(); });
+    await upload(page, files.hostile);
+    const sig = await text(page, '.sig');
+    await shot(page, '04d-hostile-name-phone.png');
+    return sig.includes('<img src=x onerror=alert(1)>Kepala Dinas') && sig.includes('<b>Bupati</b>')
+      && sig.includes('Evil & "Co"') && (await page.locator('.sig img, .sig b').count()) === 0
+      && dialogs === 0 && (await text(page, '.sig .verdict')).includes('tidak dikenal');
   });
   await page.goto(`${BASE}/`);
   await step('not a PDF: explained on the page, not JSON', async () => {
