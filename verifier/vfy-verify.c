@@ -322,23 +322,6 @@ check_signature_timestamps(Ctx *ctx, VfySignature *s, const VfyCmsResult *r, gin
 }
 
 #ifdef VFY_HAVE_VISUAL
-static gboolean
-visible_change_allowed(const GPtrArray *mods)
-{
-  /* Only a later signature's own stamp.  Form filling and annotations are not excused:
-   * DSS's "replace" attack passes the object analysis as a form fill and only the
-   * rendering catches it.  Once vfy_visual_diff masks the rectangles of allowed new
-   * widgets, this exception can go. */
-  static const char *const visible[] = { "signature-added" };
-  for (guint i = 0; mods != NULL && i < mods->len; i++) {
-    const VfyChange *c = g_ptr_array_index(mods, i);
-    for (gsize k = 0; k < G_N_ELEMENTS(visible); k++)
-      if (c->allowed && g_strcmp0(c->classification, visible[k]) == 0)
-        return TRUE;
-  }
-  return FALSE;
-}
-
 static char *
 page_list(const GArray *pages)
 {
@@ -399,7 +382,10 @@ check_changes(Ctx *ctx, VfySignature *s, gsize signed_len)
     guint max = ctx->opts->visual_max_pages;
     if (max == 0 || max > TTE_LIMIT_VISUAL_DIFF_PAGES)
       max = TTE_LIMIT_VISUAL_DIFF_PAGES;
-    if (!vfy_visual_diff(ctx->data, ctx->len, signed_len, max, &pages, &capped, &verr) &&
+    /* The analysis' allowed changes tell the comparison where a later stamp or an
+     * allowed annotation may paint (only over what was blank when signed). */
+    if (!vfy_visual_diff_allowing(ctx->data, ctx->len, signed_len, max, s->modifications, &pages, &capped,
+                                  &verr) &&
         g_error_matches(verr, TTE_ERROR, TTE_ERROR_NOT_SUPPORTED)) {
       add_reason(s, "Perbandingan visual halaman tidak tersedia", "The visual comparison of the pages is not available",
                  verr->message);
@@ -411,16 +397,11 @@ check_changes(Ctx *ctx, VfySignature *s, gsize signed_len)
       s->visual_capped = capped;
       s->visual_pages = pages;
       if (pages != NULL && pages->len > 0) {
-        /* The pixel diff is the last line of defence: a difference means something
-         * changed that the object analysis did not see — unless it is the stamp of a
-         * signature added later, which the analysis allowed. */
+        /* The pixel diff is the last line of defence: whatever differs outside the
+         * areas the allowed changes may paint is something the analysis did not see. */
         g_autofree char *list = page_list(pages);
-        if (visible_change_allowed(s->modifications))
-          add_reason(s, "Tampilan halaman berubah karena tampilan tanda tangan yang ditambahkan kemudian",
-                     "The rendered pages changed, as the stamp of a signature added later explains", list);
-        else
-          finding(s, VFY_TOTAL_FAILED, "FORMAT_FAILURE", "Tampilan halaman berubah setelah penandatanganan",
-                  "The rendered pages changed after signing", list);
+        finding(s, VFY_TOTAL_FAILED, "FORMAT_FAILURE", "Tampilan halaman berubah setelah penandatanganan",
+                "The rendered pages changed after signing", list);
       }
       if (capped) {
         g_autofree char *d = g_strdup_printf("TTE_LIMIT_VISUAL_DIFF_PAGES = %u", max);
