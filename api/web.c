@@ -1306,6 +1306,9 @@ api_web_register(ApiServer *srv)
   api_server_add_route_full(srv, "GET", "/", API_ALLOW_ANY, handle_index, render_error, NULL);
   api_server_add_route_full(srv, "POST", "/periksa", API_ALLOW_ANY, handle_check, render_error,
                             NULL);
+  /* A reload or a shared link of a result page: show the upload page again. */
+  api_server_add_route_full(srv, "GET", "/periksa", API_ALLOW_ANY, handle_index, render_error,
+                            NULL);
   api_server_add_route_full(srv, "GET", "/v/{id}", API_ALLOW_ANY, handle_record, render_error,
                             NULL);
   api_server_add_route_full(srv, "POST", "/v/{id}", API_ALLOW_ANY, handle_record_check,

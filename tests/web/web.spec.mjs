@@ -329,6 +329,10 @@ const sha256 = (f) => createHash('sha256').update(readFileSync(f)).digest('hex')
     return (await text(page, '.match')).includes('sama persis')
       && (await text(page, 'main')).includes('telah DITARIK');
   });
+  await step('GET /periksa (a reload or a shared result link) shows the upload page', async () => {
+    const r = await page.goto(`${BASE}/periksa`);
+    return r.status() === 200 && (await text(page, 'h1')).includes('Periksa keaslian');
+  });
   await step('no JavaScript: a file above the size limit gets a page in words', async () => {
     await page.goto(`${BASE}/`);
     await upload(page, files.toolarge, { js: false });
