@@ -423,6 +423,7 @@ typedef struct {
   gint64 prev;           /* -1 when absent */
   guint root_num, root_gen; /* 0 when absent */
   gboolean has_encrypt;
+  char *odd_key;         /* first trailer key outside the standard set, or NULL */
 } XrefSection;
 
 static void
@@ -432,6 +433,7 @@ xref_section_free(XrefSection *s)
     return;
   if (s->entries != NULL)
     g_array_unref(s->entries);
+  g_free(s->odd_key);
   g_free(s);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(XrefSection, xref_section_free)
@@ -545,8 +547,21 @@ section_root_from_trailer(XrefSection *s, const Pv *trailer)
     s->root_num = (guint)root->i;
     s->root_gen = root->gen;
   }
+  static const char *const std_keys[] = { "Size", "Prev", "Root", "Info", "ID", "Encrypt", "XRefStm",
+                                           "Type", "W", "Index", "Filter", "DecodeParms", "Length",
+                                           "DocChecksum", "AdditionalStreams" };
   s->prev = pv_get_int(trailer, "Prev", &prev) && prev >= 0 ? prev : -1;
   s->has_encrypt = pv_get(trailer, "Encrypt") != NULL;
+  /* A private trailer key is a way to keep an object reachable without any page or
+   * form using it (pyHanko's "sneaky trailer" case). */
+  for (guint i = 0; s->odd_key == NULL && i < trailer->keys->len; i++) {
+    const char *k = g_ptr_array_index(trailer->keys, i);
+    gboolean std = FALSE;
+    for (gsize q = 0; q < G_N_ELEMENTS(std_keys); q++)
+      std |= strcmp(k, std_keys[q]) == 0;
+    if (!std)
+      s->odd_key = g_strdup(k);
+  }
 }
 
 /* Parse the cross-reference section at @off of data[0..len): a classic table (with
@@ -1724,6 +1739,8 @@ judge_sig_field(Judge *j, guint num, qpdf_oh field, gboolean field_is_new)
   g_hash_table_add(j->filled, GUINT_TO_POINTER(num));
   {
     VfyChange *c = note(j, cls, TRUE, num, NULL);
+    if (c != NULL)
+      c->area_was_placed = !field_is_new;
     if (c != NULL && widget_visible(p, field)) {
       set_sig_area(j, c, field);
     } else if (c != NULL) {
@@ -2292,6 +2309,7 @@ vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, VfyMdpLevel
   gboolean reached;
   guint signed_root = 0, final_root = 0, root_changed_rev = 0;
   gboolean signed_encrypt = FALSE;
+  const char *signed_odd_key = NULL;
   GPtrArray *result = NULL;
 
   if (data == NULL || signed_len == 0 || signed_len > len) {
@@ -2329,6 +2347,7 @@ vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, VfyMdpLevel
     XrefSection *s0 = g_ptr_array_index(signed_chain, 0);
     signed_root = s0->root_num;
     signed_encrypt = s0->has_encrypt;
+    signed_odd_key = s0->odd_key; /* a key the signed trailer already had is not news */
   }
 
   /* 2. The sections appended after it, which must chain back to it. */
@@ -2450,6 +2469,10 @@ vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, VfyMdpLevel
       final_root = s->root_num;
     } else if (s->root_num == signed_root) {
       root_changed_rev = 0;
+    }
+    if (s->odd_key != NULL && g_strcmp0(s->odd_key, signed_odd_key) != 0) {
+      g_autofree char *why = g_strdup_printf("the trailer gained the private key /%s", s->odd_key);
+      add_change(&f, "unexplained-change", FALSE, 0, 0, rev, why);
     }
     if (s->has_encrypt && !signed_encrypt)
       add_change(&f, "unexplained-change", FALSE, 0, 0, rev, "encryption was added");

@@ -38,6 +38,10 @@ typedef struct {
   gboolean has_area;
   guint area_page;
   double area[4];
+  /* Added: the area belongs to a signature field that was already placed when this
+   * signature was made (signing it may replace its placeholder appearance), so the
+   * masked comparison excuses every difference inside it, blank or not. */
+  gboolean area_was_placed;
 } VfyChange;
 
 void vfy_change_free(VfyChange *c);

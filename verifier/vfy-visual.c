@@ -103,6 +103,7 @@ surfaces_equal(cairo_surface_t *a, cairo_surface_t *b)
 
 typedef struct {
   int x0, y0, x1, y1; /* pixels, x1/y1 exclusive */
+  gboolean placed;    /* a field placed before signing: its old appearance may go */
 } PixArea;
 
 /* Compare two renderings of one page.  Differences inside @areas are excused where the
@@ -131,7 +132,8 @@ page_differs(cairo_surface_t *b, cairo_surface_t *a, const GArray *areas)
       for (guint k = 0; k < areas->len && !excused; k++) {
         const PixArea *ar = &g_array_index(areas, PixArea, k);
         /* The signed page was white here: the stamp covers nothing that was signed. */
-        excused = x >= ar->x0 && x < ar->x1 && y >= ar->y0 && y < ar->y1 && rb[x] == 0xFFFFFFFFu;
+        excused = x >= ar->x0 && x < ar->x1 && y >= ar->y0 && y < ar->y1 &&
+                  (rb[x] == 0xFFFFFFFFu || ar->placed);
       }
       if (!excused)
         return TRUE;
@@ -232,6 +234,7 @@ diff_pages(const guint8 *data, gsize len, gsize signed_len, guint max_pages,
         ar.y0 = MAX((int)(c->area[1] * h) - 1, 0);
         ar.x1 = MIN((int)(c->area[2] * w + 0.999) + 1, w);
         ar.y1 = MIN((int)(c->area[3] * h + 0.999) + 1, h);
+        ar.placed = c->area_was_placed;
         g_array_append_val(areas, ar);
       }
       if (page_differs(sb, sa, areas))
