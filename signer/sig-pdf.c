@@ -193,8 +193,18 @@ check_header(SigDoc *doc, GError **error)
   if (!sig_doc_read_at(doc, 0, buf, n, error))
     return FALSE;
   tte_cursor_init(&c, buf, n);
-  if (tte_cursor_match(&c, "%PDF-"))
-    return TRUE;
+  if (tte_cursor_match(&c, "%PDF-")) {
+    guint8 d1 = 0, dot = 0, d2 = 0;
+    /* qpdf takes the first "%PDF-" followed by a version as the header and reads every
+     * offset relative to it; without a version at 0 it may pick a later one (found by
+     * fuzzing), and our absolute offsets would disagree with the file's. */
+    if (tte_cursor_get_u8(&c, &d1) && tte_cursor_get_u8(&c, &dot) &&
+        tte_cursor_get_u8(&c, &d2) && g_ascii_isdigit(d1) && dot == '.' && g_ascii_isdigit(d2))
+      return TRUE;
+    g_set_error(error, TTE_ERROR, TTE_ERROR_PDF_DAMAGED,
+                "the %%PDF- header has no version number");
+    return FALSE;
+  }
   for (gsize i = 1; i + 5 <= n; i++) {
     if (!tte_cursor_seek(&c, i))
       break;
