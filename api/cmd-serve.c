@@ -103,7 +103,7 @@ serve(ApiConfig *cfg, ApiStore *store, const char *port_file)
   g_autoptr(GError) error = NULL;
 #ifdef TTE_HAVE_SERVICE
   /* Declared before the server so that it is freed after it (g_autoptr runs in reverse). */
-  g_autoptr(ApiKeyCache) keys = api_keycache_new(cfg);
+  g_autoptr(ApiKeyCache) keys = api_keycache_new(cfg, store);
 #endif
   g_autoptr(ApiServer) srv = api_server_new(cfg, store);
   sigset_t set;

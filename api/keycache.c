@@ -25,6 +25,7 @@ typedef struct {
 
 struct ApiKeyCache {
   const ApiConfig *cfg;
+  ApiStore *store;
   GMutex lock;
   TteP11Module *module;
   GHashTable *certs;  /* key id -> CertEntry* */
@@ -58,11 +59,12 @@ rwlock_free(gpointer p)
 }
 
 ApiKeyCache *
-api_keycache_new(const ApiConfig *cfg)
+api_keycache_new(const ApiConfig *cfg, ApiStore *store)
 {
   ApiKeyCache *kc = g_new0(ApiKeyCache, 1);
 
   kc->cfg = cfg;
+  kc->store = store;
   g_mutex_init(&kc->lock);
   kc->certs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, cert_entry_free);
   kc->active = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
@@ -412,24 +414,48 @@ render_metrics(gpointer data)
   return g_string_free(out, FALSE);
 }
 
-/* /readyz: the module loads and enumerates its tokens (no PIN: public objects only). */
+/* /readyz: the module loads, and each token holding an active key is present (listed
+ * without a PIN: public objects only).  With no active key, loading the module is all
+ * that can be checked. */
 static gboolean
 ready_check(gpointer data, GError **error)
 {
   ApiKeyCache *kc = data;
   g_autoptr(TteP11Module) m = api_keycache_module(kc, error);
-  g_autoptr(GPtrArray) tokens = NULL;
+  g_autoptr(GPtrArray) keys = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
   if (m == NULL)
     return FALSE;
-  tokens = tte_p11_list(m, "pkcs11:", NULL, error);
-  if (tokens == NULL) {
-    api_keycache_note_error(kc, error ? *error : NULL);
+  if (kc->store == NULL)
+    return TRUE;
+  keys = kc->store->ops->key_list(kc->store, NULL, error);
+  if (keys == NULL)
     return FALSE;
-  }
-  if (tokens->len == 0) {
-    g_set_error_literal(error, TTE_ERROR, TTE_ERROR_TOKEN_NOT_FOUND, "no token present");
-    return FALSE;
+  for (guint i = 0; i < keys->len; i++) {
+    const ApiKey *k = g_ptr_array_index(keys, i);
+    g_autoptr(TteP11Uri) u = NULL;
+    g_autoptr(GPtrArray) tokens = NULL;
+    g_autofree char *token_uri = NULL;
+
+    if (g_strcmp0(k->state, "active") != 0 || (u = tte_p11_uri_parse(k->pkcs11_uri, NULL)) == NULL ||
+        u->token == NULL || g_hash_table_contains(seen, u->token))
+      continue;
+    g_hash_table_add(seen, g_strdup(u->token));
+    {
+      TteP11Uri t = {.token = u->token, .serial = u->serial};
+      token_uri = tte_p11_uri_format(&t);
+    }
+    tokens = tte_p11_list(m, token_uri, NULL, error);
+    if (tokens == NULL) {
+      api_keycache_note_error(kc, error ? *error : NULL);
+      return FALSE;
+    }
+    if (tokens->len == 0) {
+      g_set_error(error, TTE_ERROR, TTE_ERROR_TOKEN_NOT_FOUND, "token \"%s\" is not present",
+                  u->token);
+      return FALSE;
+    }
   }
   return TRUE;
 }

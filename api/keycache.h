@@ -23,13 +23,15 @@ G_BEGIN_DECLS
 
 typedef struct ApiKeyCache ApiKeyCache;
 
-/* New cache over @cfg (borrowed; module path and allowlist).  Never fails: the module
- * is loaded at first use, so a missing token shows in /readyz, not as a start failure. */
-ApiKeyCache *api_keycache_new(const ApiConfig *cfg);
+/* New cache over @cfg and @store (both borrowed; @store may be NULL in unit tests).
+ * Never fails: the module is loaded at first use, so a missing token shows in /readyz,
+ * not as a start failure. */
+ApiKeyCache *api_keycache_new(const ApiConfig *cfg, ApiStore *store);
 void api_keycache_free(ApiKeyCache *kc);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ApiKeyCache, api_keycache_free)
 
-/* Register /readyz check "pkcs11" and the signing metrics on @srv. */
+/* Register /readyz check "pkcs11" (the module loads, and the token of every active key
+ * is present) and the signing metrics on @srv. */
 void api_keycache_attach(ApiKeyCache *kc, ApiServer *srv);
 
 /* The signer's only active key (caller owns), or NULL with API_ERROR_CONFLICT

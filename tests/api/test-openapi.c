@@ -29,7 +29,7 @@ static void
 test_openapi_matches_routes(void)
 {
   g_autoptr(ApiConfig) cfg = api_config_new_default();
-  g_autoptr(ApiKeyCache) kc = api_keycache_new(cfg);
+  g_autoptr(ApiKeyCache) kc = api_keycache_new(cfg, NULL);
   g_autoptr(ApiServer) srv = api_server_new(cfg, NULL);
   g_autoptr(json_t) doc = NULL;
   g_autoptr(GPtrArray) missing = g_ptr_array_new_with_free_func(g_free);
