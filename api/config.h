@@ -41,8 +41,8 @@ typedef struct {
   char **crls;    /* CRL files (PEM or DER) given to the verifier */
 
   /* [sign] */
-  guint replay_max_age_s;    /* keep signed bytes for Idempotency-Key replays this long */
-  guint64 replay_max_bytes;  /* total bytes kept for replays */
+  guint replay_max_age_s;   /* keep signed bytes for Idempotency-Key replays this long */
+  guint64 replay_max_bytes; /* total bytes kept for replays */
 
   /* [general] */
   char *time_zone; /* IANA name for human-facing times */

@@ -59,8 +59,8 @@ struct ApiServer {
   char *tls_cert_pem;
   char *tls_key_pem;
   GMutex metrics_lock;
-  GHashTable *counters;   /* "route\tmethod\tstatus" -> guint64* */
-  GHashTable *histograms; /* route -> Histogram* */
+  GHashTable *counters;       /* "route\tmethod\tstatus" -> guint64* */
+  GHashTable *histograms;     /* route -> Histogram* */
   GPtrArray *metrics_sources; /* MetricsSource* */
 };
 

@@ -34,7 +34,7 @@ struct ApiKeyCache {
   guint64 buckets[N_SIGN_BUCKETS];
   guint64 count;
   double sum;
-  GHashTable *errors; /* code name (static) -> guint64* */
+  GHashTable *errors;      /* code name (static) -> guint64* */
   GHashTable *token_locks; /* token label -> FairLock* (never freed before the cache) */
 };
 
@@ -67,8 +67,7 @@ api_keycache_new(const ApiConfig *cfg, ApiStore *store)
   kc->store = store;
   g_mutex_init(&kc->lock);
   kc->certs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, cert_entry_free);
-  kc->active = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                     (GDestroyNotify)api_key_free);
+  kc->active = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)api_key_free);
   kc->errors = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
   kc->token_locks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, rwlock_free);
   return kc;
@@ -353,8 +352,8 @@ void
 api_keycache_note_error(ApiKeyCache *kc, const GError *error)
 {
   g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
-  const char *code = error != NULL && error->domain == TTE_ERROR ? tte_error_code_name(error->code)
-                                                                 : "OTHER";
+  const char *code =
+      error != NULL && error->domain == TTE_ERROR ? tte_error_code_name(error->code) : "OTHER";
   guint64 *n = g_hash_table_lookup(kc->errors, code);
 
   if (n == NULL) {
@@ -395,8 +394,8 @@ render_metrics(gpointer data)
   for (gsize i = 0; i < N_SIGN_BUCKETS; i++) {
     cum += kc->buckets[i];
     g_ascii_formatd(num, sizeof num, "%g", sign_buckets[i]);
-    g_string_append_printf(out, "tte_sign_duration_seconds_bucket{le=\"%s\"} %" G_GUINT64_FORMAT
-                                "\n", num, cum);
+    g_string_append_printf(
+        out, "tte_sign_duration_seconds_bucket{le=\"%s\"} %" G_GUINT64_FORMAT "\n", num, cum);
   }
   g_ascii_formatd(num, sizeof num, "%.6f", kc->sum);
   g_string_append_printf(out,
@@ -438,8 +437,9 @@ ready_check(gpointer data, GError **error)
     g_autoptr(GPtrArray) tokens = NULL;
     g_autofree char *token_uri = NULL;
 
-    if (g_strcmp0(k->state, "active") != 0 || (u = tte_p11_uri_parse(k->pkcs11_uri, NULL)) == NULL ||
-        u->token == NULL || g_hash_table_contains(seen, u->token))
+    if (g_strcmp0(k->state, "active") != 0 ||
+        (u = tte_p11_uri_parse(k->pkcs11_uri, NULL)) == NULL || u->token == NULL ||
+        g_hash_table_contains(seen, u->token))
       continue;
     g_hash_table_add(seen, g_strdup(u->token));
     {

@@ -41,7 +41,8 @@ static const Op ops[] = {
     {"GET", "/metrics", "Prometheus metrics", R_ANY, B_NONE, "200", "text/plain", FALSE, "probes"},
     {"POST", "/api/v1/admin/signers", "Create a signer", R_ADMIN, B_JSON, "201", JSON_T, FALSE,
      "admin"},
-    {"GET", "/api/v1/admin/signers", "List signers", R_ADMIN, B_NONE, "200", JSON_T, FALSE, "admin"},
+    {"GET", "/api/v1/admin/signers", "List signers", R_ADMIN, B_NONE, "200", JSON_T, FALSE,
+     "admin"},
     {"POST", "/api/v1/admin/signers/{id}/disable", "Disable a signer", R_ADMIN, B_NONE, "200",
      JSON_T, FALSE, "admin"},
     {"POST", "/api/v1/admin/tokens", "Issue an API token (shown once)", R_ADMIN, B_JSON, "201",
@@ -71,8 +72,9 @@ static const Op ops[] = {
     {"POST", "/api/v1/admin/signers/{id}/keys/import",
      "Register a token key with its issued certificate (checked against the roots and the key)",
      R_ADMIN, B_JSON, "201", JSON_T, FALSE, "keys"},
-    {"POST", "/api/v1/admin/keys/{id}/certificate", "Import the issued certificate of a generated key",
-     R_ADMIN, B_JSON, "200", JSON_T, FALSE, "keys"},
+    {"POST", "/api/v1/admin/keys/{id}/certificate",
+     "Import the issued certificate of a generated key", R_ADMIN, B_JSON, "200", JSON_T, FALSE,
+     "keys"},
     {"POST", "/api/v1/admin/keys/{id}/activate",
      "Make this the signer's active key (the previous one is retired)", R_ADMIN, B_NONE, "200",
      JSON_T, FALSE, "keys"},
@@ -120,8 +122,9 @@ request_body(BodyKind kind)
     break;
   case B_SIGN:
   case B_UPLOAD:
-    json_object_set_new(content, "application/pdf",
-                        json_pack("{s:{s:s, s:s}}", "schema", "type", "string", "format", "binary"));
+    json_object_set_new(
+        content, "application/pdf",
+        json_pack("{s:{s:s, s:s}}", "schema", "type", "string", "format", "binary"));
     json_object_set_new(content, "multipart/form-data", json_pack("{s:O}", "schema", obj));
     json_object_set_new(content, JSON_T, json_pack("{s:o}", "schema", obj));
     break;
@@ -164,8 +167,7 @@ api_openapi_document(ApiServer *srv)
     operation = json_pack("{s:s, s:[s], s:o, s:o}", "summary", op->summary, "tags", op->tag,
                           "parameters", params, "responses", responses);
     json_object_set_new(operation, "x-tte-roles",
-                        json_pack("[s?, s?, s?]",
-                                  (op->roles & API_ALLOW_PUBLIC) ? "public" : NULL,
+                        json_pack("[s?, s?, s?]", (op->roles & API_ALLOW_PUBLIC) ? "public" : NULL,
                                   (op->roles & API_ALLOW_SIGNER) ? "signer" : NULL,
                                   (op->roles & API_ALLOW_ADMIN) ? "admin" : NULL));
     if ((op->roles & API_ALLOW_PUBLIC) == 0)
@@ -180,9 +182,10 @@ api_openapi_document(ApiServer *srv)
   }
   doc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:{s:{s:s, s:s}, s:{s:s, s:s}}}}", "openapi",
                   "3.0.3", "info", "title", "TTE signing service", "version", TTE_VERSION,
-                  "description", "PAdES signing and verification for local governments; see docs/api.md",
-                  "paths", paths, "components", "securitySchemes", "bearer", "type", "http",
-                  "scheme", "bearer", "basic", "type", "http", "scheme", "basic");
+                  "description",
+                  "PAdES signing and verification for local governments; see docs/api.md", "paths",
+                  paths, "components", "securitySchemes", "bearer", "type", "http", "scheme",
+                  "bearer", "basic", "type", "http", "scheme", "basic");
   return doc;
 }
 

@@ -81,8 +81,8 @@ number_member(json_t *o, const char *key, double lo, double hi, double *out, gbo
   *present = TRUE;
   return TRUE;
 bad:
-  g_set_error(error, API_ERROR, API_ERROR_BAD_REQUEST, "signatureProperties.%s must be a number %g..%g",
-              key, lo, hi);
+  g_set_error(error, API_ERROR, API_ERROR_BAD_REQUEST,
+              "signatureProperties.%s must be a number %g..%g", key, lo, hi);
   return FALSE;
 }
 
@@ -227,8 +227,8 @@ bsre_sign(ApiRequest *req, gpointer user_data, GError **error)
   {
     GBytes *b;
     if (!json_is_string(item)) {
-      g_set_error(error, API_ERROR, API_ERROR_BAD_REQUEST, "file[%" G_GSIZE_FORMAT "] must be base64",
-                  i);
+      g_set_error(error, API_ERROR, API_ERROR_BAD_REQUEST,
+                  "file[%" G_GSIZE_FORMAT "] must be base64", i);
       return NULL;
     }
     b = api_base64_decode(json_string_value(item), json_string_length(item),
@@ -278,10 +278,9 @@ bsre_sign(ApiRequest *req, gpointer user_data, GError **error)
     json_array_append_new(out_files, json_string(b64));
     json_array_append_new(ids, json_string(d->id));
   }
-  resp = api_response_json(
-      200, json_pack("{s:I, s:o, s:o}", "time",
-                     (json_int_t)((g_get_monotonic_time() - t0) / 1000), "file", out_files,
-                     "id", ids));
+  resp = api_response_json(200, json_pack("{s:I, s:o, s:o}", "time",
+                                          (json_int_t)((g_get_monotonic_time() - t0) / 1000),
+                                          "file", out_files, "id", ids));
 out:
   g_clear_pointer(&job.image, g_bytes_unref);
   return resp;

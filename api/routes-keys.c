@@ -173,9 +173,8 @@ asn1_time_usec(const ASN1_TIME *t)
   if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
     return 0;
   {
-    g_autoptr(GDateTime) dt =
-        g_date_time_new_utc(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                            tm.tm_sec);
+    g_autoptr(GDateTime) dt = g_date_time_new_utc(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                                                  tm.tm_hour, tm.tm_min, tm.tm_sec);
     return dt ? g_date_time_to_unix(dt) * G_USEC_PER_SEC : 0;
   }
 }
@@ -366,8 +365,8 @@ key_import(ApiRequest *req, gpointer user_data, GError **error)
   if ((uri = api_json_require_string(body, "uri", TTE_LIMIT_P11_URI_MAX_LEN, error)) == NULL)
     return NULL;
   cert = json_string_value(json_object_get(body, "certificate"));
-  if (cert == NULL || json_string_length(json_object_get(body, "certificate")) >
-                          TTE_LIMIT_CERT_FILE_MAX) {
+  if (cert == NULL ||
+      json_string_length(json_object_get(body, "certificate")) > TTE_LIMIT_CERT_FILE_MAX) {
     g_set_error_literal(error, API_ERROR, API_ERROR_BAD_REQUEST,
                         "missing field 'certificate' (PEM, the signer's first, then issuers)");
     return NULL;
@@ -445,11 +444,11 @@ key_certificate(ApiRequest *req, gpointer user_data, GError **error)
   pin = body_passphrase(req, body, error);
   if (pin == NULL)
     return NULL;
-  if (!accept_certificate(req, ctx->kc, k->pkcs11_uri, cert, pin, &pem, &nb, &na, &subject,
-                          &serial, error))
+  if (!accept_certificate(req, ctx->kc, k->pkcs11_uri, cert, pin, &pem, &nb, &na, &subject, &serial,
+                          error))
     return NULL;
-  details = json_pack("{s:s, s:s, s:s}", "signer", k->signer_id, "subject", subject, "serial",
-                      serial);
+  details =
+      json_pack("{s:s, s:s, s:s}", "signer", k->signer_id, "subject", subject, "serial", serial);
   audit = api_audit_entry_new(actor, "key.certificate", k->id, details);
   if (!store->ops->key_set_cert(store, k->id, pem, nb, na, now, audit, error))
     return NULL;

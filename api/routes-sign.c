@@ -148,8 +148,8 @@ api_sign_job_hash(const ApiSignJob *job)
 
 /* Where the options come from: form parts, the query (application/pdf) or JSON. */
 typedef struct {
-  GPtrArray *parts; /* multipart */
-  json_t *json;     /* JSON body or one batch item */
+  GPtrArray *parts;      /* multipart */
+  json_t *json;          /* JSON body or one batch item */
   json_t *json_defaults; /* batch: top-level options that items inherit */
   ApiRequest *query;     /* application/pdf: options in the query string */
   GPtrArray *scratch;    /* strings made for numbers / part values (owned) */
@@ -247,8 +247,8 @@ static gboolean
 parse_uint_opt(const char *s, const char *name, guint64 max, guint64 *out, GError **error)
 {
   if (!g_ascii_string_to_unsigned(s, 10, 0, max, out, NULL)) {
-    g_set_error(error, API_ERROR, API_ERROR_BAD_REQUEST, "%s must be a number 0..%" G_GUINT64_FORMAT,
-                name, max);
+    g_set_error(error, API_ERROR, API_ERROR_BAD_REQUEST,
+                "%s must be a number 0..%" G_GUINT64_FORMAT, name, max);
     return FALSE;
   }
   return TRUE;
@@ -430,8 +430,8 @@ api_sign_and_record(ApiRequest *req, ApiKeyCache *kc, const ApiSigner *signer, c
   opts.timezone = cfg->time_zone;
   if (job->visible_qr && cfg->base_url != NULL) {
     gsize bl = strlen(cfg->base_url);
-    qr_base = g_strconcat(cfg->base_url, (bl > 0 && cfg->base_url[bl - 1] == '/') ? "v/" : "/v/",
-                          NULL);
+    qr_base =
+        g_strconcat(cfg->base_url, (bl > 0 && cfg->base_url[bl - 1] == '/') ? "v/" : "/v/", NULL);
     opts.qr_url_base = qr_base;
     opts.document_id = d->id;
   }
@@ -448,7 +448,8 @@ api_sign_and_record(ApiRequest *req, ApiKeyCache *kc, const ApiSigner *signer, c
     (void)g_unlink(image_path);
   if (signed_pdf == NULL) {
     if (error != NULL && *error != NULL && (*error)->domain == TTE_ERROR &&
-        ((*error)->code >= TTE_ERROR_MODULE_NOT_ALLOWED && (*error)->code <= TTE_ERROR_CERT_MISMATCH))
+        ((*error)->code >= TTE_ERROR_MODULE_NOT_ALLOWED &&
+         (*error)->code <= TTE_ERROR_CERT_MISMATCH))
       api_keycache_note_error(kc, *error);
     sig_result_clear(&res);
     return NULL;
@@ -462,9 +463,8 @@ api_sign_and_record(ApiRequest *req, ApiKeyCache *kc, const ApiSigner *signer, c
   d->status = g_strdup("valid");
   d->idempotency_key = g_strdup(idempotency_key);
   d->request_hash = g_strdup(request_hash);
-  details = json_pack("{s:s, s:s, s:s, s:I, s:i}", "sha256", d->sha256, "signer", signer->id,
-                      "key", key->id, "size", (json_int_t)res.size, "signature",
-                      (int)res.signature_count);
+  details = json_pack("{s:s, s:s, s:s, s:I, s:i}", "sha256", d->sha256, "signer", signer->id, "key",
+                      key->id, "size", (json_int_t)res.size, "signature", (int)res.signature_count);
   if (res.field_name != NULL)
     json_object_set_new(details, "field", json_string(res.field_name));
   if (idempotency_key != NULL)
@@ -646,8 +646,8 @@ read_sign_request(ApiRequest *req, ApiSignJob *job, TteSecret **pin, OptSource *
       g_set_error_literal(error, API_ERROR, API_ERROR_BAD_REQUEST, "passphrase must be a string");
       return FALSE;
     }
-    *pin = take_passphrase(req, p ? json_string_value(p) : NULL, p ? json_string_length(p) : 0,
-                           error);
+    *pin =
+        take_passphrase(req, p ? json_string_value(p) : NULL, p ? json_string_length(p) : 0, error);
   } else if (ctype != NULL && g_ascii_strncasecmp(ctype, "application/pdf", 15) == 0) {
     job->pdf = api_request_body_bytes(req, error);
     if (job->pdf == NULL)
@@ -744,8 +744,8 @@ error_json(const GError *e)
 {
   g_autoptr(ApiResponse) unused = NULL;
   guint status = api_error_http_status(e);
-  const char *msg = status >= 500 && status != 503 ? "internal error; see the service log"
-                                                    : e->message;
+  const char *msg =
+      status >= 500 && status != 503 ? "internal error; see the service log" : e->message;
 
   if (status >= 500 && status != 503)
     api_log("batch item failed: %s [%s]", e->message, api_error_code_string(e));
@@ -861,8 +861,8 @@ handle_sign_batch(ApiRequest *req, gpointer user_data, GError **error)
                   TTE_LIMIT_BATCH_MAX_FILES);
       goto out;
     }
-    pin = take_passphrase(req, p ? json_string_value(p) : NULL, p ? json_string_length(p) : 0,
-                          error);
+    pin =
+        take_passphrase(req, p ? json_string_value(p) : NULL, p ? json_string_length(p) : 0, error);
   } else {
     g_set_error_literal(error, API_ERROR, API_ERROR_BAD_REQUEST,
                         "send multipart/form-data (several 'file' parts) or application/json");

@@ -60,7 +60,6 @@ gboolean api_refuse_secret_in_query(ApiRequest *req, GError **error) G_GNUC_WARN
 GBytes *api_base64_decode(const char *text, gsize len, gsize max_out, const char *what,
                           GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
-
 /* Run the verifier over @pdf with the trust roots, intermediates and CRLs of the
  * configuration.  @skip_visual skips the rendered-page comparison. */
 VfyReport *api_verify_pdf(ApiRequest *req, GBytes *pdf, gboolean skip_visual,

@@ -86,7 +86,8 @@ handle_verify(ApiRequest *req, gpointer user_data, GError **error)
   const char *visual = api_request_query(req, "visual");
   g_autoptr(GBytes) pdf = NULL;
   g_autoptr(VfyReport) report = NULL;
-  gboolean skip_visual = visual != NULL && (strcmp(visual, "0") == 0 || strcmp(visual, "false") == 0);
+  gboolean skip_visual =
+      visual != NULL && (strcmp(visual, "0") == 0 || strcmp(visual, "false") == 0);
 
   pdf = api_upload_pdf(req, "file", NULL, error);
   if (pdf == NULL)

@@ -928,8 +928,7 @@ check_activatable(SqliteStore *s, WriteOp *op, GError **error)
 }
 
 static gboolean
-sq_key_activate(ApiStore *store, const char *id, gint64 when, ApiAuditEntry *audit,
-                GError **error)
+sq_key_activate(ApiStore *store, const char *id, gint64 when, ApiAuditEntry *audit, GError **error)
 {
   /* Retire the signer's active key and activate @id in one transaction, so that there
    * is never a moment with two active keys (or none, for a rotation). */
@@ -985,8 +984,7 @@ sq_replay_put(ApiStore *store, const char *signer_id, const char *idempotency_ke
                .what = "expire replays"},
               {.sql = "INSERT OR REPLACE INTO replay (signer_id, idempotency_key, sha256, created,"
                       " body) VALUES (?,?,?,?,?)",
-               .p = {PT(signer_id), PT(idempotency_key), PT(sha256), PI(now),
-                     PB(data, (int)len)},
+               .p = {PT(signer_id), PT(idempotency_key), PT(sha256), PI(now), PB(data, (int)len)},
                .n = 5,
                .what = "keep replay"},
               /* Newest first: drop whatever lies beyond the total-size budget. */
@@ -1013,10 +1011,9 @@ sq_replay_get(ApiStore *store, const char *signer_id, const char *idempotency_ke
 {
   SqliteStore *s = (SqliteStore *)store;
   g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
-  g_autoptr(sqlite3_stmt) st =
-      prepare(s->db,
-              "SELECT body FROM replay WHERE signer_id = ? AND idempotency_key = ? AND sha256 = ?",
-              error);
+  g_autoptr(sqlite3_stmt) st = prepare(
+      s->db, "SELECT body FROM replay WHERE signer_id = ? AND idempotency_key = ? AND sha256 = ?",
+      error);
   int rc;
 
   if (st == NULL)

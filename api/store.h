@@ -155,9 +155,8 @@ typedef struct {
   /* --- schema 3: key lifecycle and idempotent replays (api/routes-keys.c, routes-sign.c) */
   /* Store the issued certificate of a key still in state "generated" (NOT_FOUND
    * otherwise), with its validity, and @audit, in one transaction. */
-  gboolean (*key_set_cert)(ApiStore *store, const char *id, const char *cert_pem,
-                           gint64 not_before, gint64 not_after, gint64 when, ApiAuditEntry *audit,
-                           GError **error);
+  gboolean (*key_set_cert)(ApiStore *store, const char *id, const char *cert_pem, gint64 not_before,
+                           gint64 not_after, gint64 when, ApiAuditEntry *audit, GError **error);
   /* Activate key @id (state "generated" with a certificate, else CONFLICT) and retire
    * the signer's previously active key, with @audit, in one transaction. */
   gboolean (*key_activate)(ApiStore *store, const char *id, gint64 when, ApiAuditEntry *audit,

@@ -165,8 +165,8 @@ main(int argc, char **argv)
   }
   printf("%d %u %" G_GUINT64_FORMAT " %.1f %.1f %.1f %.1f\n", clients, all->len, errors,
          (all->len - errors) / secs, g_array_index(all, gint64, all->len / 2) / 1000.0,
-         g_array_index(all, gint64, (all->len * 99) / 100 < all->len ? (all->len * 99) / 100
-                                                                     : all->len - 1) /
+         g_array_index(all, gint64,
+                       (all->len * 99) / 100 < all->len ? (all->len * 99) / 100 : all->len - 1) /
              1000.0,
          g_array_index(all, gint64, all->len - 1) / 1000.0);
   g_free(w);

@@ -80,10 +80,11 @@ parse(const char *body, gsize len, const char *boundary, GError **error)
 static void
 test_multipart_ok(void)
 {
-  static const char body[] = "preamble\r\n--B1\r\nContent-Disposition: form-data; name=\"file\"; "
-                             "filename=\"a;b.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\r\n"
-                             "\x00\x01--B\r\n--B1\r\nContent-Disposition: form-data; name=reason\r\n\r\n"
-                             "Setuju\r\n--B1--\r\nepilogue";
+  static const char body[] =
+      "preamble\r\n--B1\r\nContent-Disposition: form-data; name=\"file\"; "
+      "filename=\"a;b.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\r\n"
+      "\x00\x01--B\r\n--B1\r\nContent-Disposition: form-data; name=reason\r\n\r\n"
+      "Setuju\r\n--B1--\r\nepilogue";
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) parts = parse(body, sizeof body - 1, "B1", &error);
   ApiPart *f, *r;
@@ -131,7 +132,8 @@ test_multipart_hostile(void)
   } cases[] = {
       {"", "empty"},
       {"--B1\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nno end", "no closing boundary"},
-      {"--B1\r\nContent-Disposition: form-data; name=\"f\"\r\nno blank line", "headers unterminated"},
+      {"--B1\r\nContent-Disposition: form-data; name=\"f\"\r\nno blank line",
+       "headers unterminated"},
       {"--B1\r\nContent-Disposition: form-data\r\n\r\nx\r\n--B1--", "part without name"},
       {"--B1\r\nContent-Disposition: attachment; name=\"f\"\r\n\r\nx\r\n--B1--", "not form-data"},
       {"--B1\r\nBroken header\r\n\r\nx\r\n--B1--", "header without colon"},
