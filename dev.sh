@@ -16,7 +16,7 @@ PACKAGES=(
   libqpdf-dev qpdf libpoppler-glib-dev poppler-utils libcairo2-dev
   libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libqrencode-dev libsqlite3-dev sqlite3
   libglib2.0-dev fonts-dejavu-core fontconfig
-  mupdf-tools libnss3-tools zbar-tools libpodofo-utils curl
+  mupdf-tools libnss3-tools zbar-tools libpodofo-utils curl ghostscript
   chromium
 )
 BENCH_PACKAGES=(hyperfine time)

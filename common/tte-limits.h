@@ -23,7 +23,7 @@
 #define TTE_LIMIT_CERT_FILE_MAX          (1u << 20)  /* bytes of a PEM/DER certificate or chain file */
 #define TTE_LIMIT_CHAIN_MAX_CERTS        16u     /* certificates in a chain file or a CMS */
 #define TTE_LIMIT_CHAIN_MAX_DEPTH        8u      /* path length when building a chain */
-#define TTE_LIMIT_CMS_MAX_LEN            (512u * 1024u)  /* bytes of one signature's DER CMS */
+#define TTE_LIMIT_CMS_MAX_LEN            (4u << 20)  /* bytes of one signature's DER CMS (an enveloping CMS carries the whole PDF) */
 #define TTE_LIMIT_SUBJECT_MAX_LEN        1024u   /* bytes of a subject DN given on the command line */
 #define TTE_LIMIT_SIG_MAX_LEN            1024u   /* bytes of one raw signature value (RSA-8192) */
 

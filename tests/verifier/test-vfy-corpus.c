@@ -31,9 +31,6 @@ static const Exception exceptions[] = {
     "no certificate in the CMS or the DSS: ETSI EN 319 102-1 gives INDETERMINATE "
     "NO_SIGNING_CERTIFICATE_FOUND, not TOTAL-FAILED",
     FALSE },
-  { "pades-enveloping-cms.pdf",
-    "the enveloping CMS (the whole PDF inside /Contents) is larger than TTE_LIMIT_CMS_MAX_LEN",
-    FALSE },
   { "pades-multiple-pages-annots-overlap.pdf",
     "vfy_changes_analyse allows the added annotations (no DocMDP); DSS flags their overlap", TRUE },
   { "pyhanko_form-update-ap-indirect-sneaky-trailer.pdf",
