@@ -39,8 +39,8 @@ median_of() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['r
 # time_cmd NAME COMMAND — hyperfine with warm-up; stores $W/NAME.json
 time_cmd() {
   local name=$1; shift
-  hyperfine -N --warmup 3 --min-runs "${RUNS:-20}" --export-json "$W/$name.json" "$*" >/dev/null 2>&1 ||
-    hyperfine --warmup 3 --min-runs "${RUNS:-20}" --export-json "$W/$name.json" "$*" >/dev/null
+  hyperfine ${HF_FLAGS:-} -N --warmup 3 --min-runs "${RUNS:-20}" --export-json "$W/$name.json" "$*" >/dev/null 2>&1 ||
+    hyperfine ${HF_FLAGS:-} --warmup 3 --min-runs "${RUNS:-20}" --export-json "$W/$name.json" "$*" >/dev/null
 }
 
 peak_rss_kb() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
