@@ -781,6 +781,21 @@ sq_document_find_idempotent(ApiStore *store, const char *signer_id, const char *
   return doc_query(s, st, error);
 }
 
+static ApiDocument *
+sq_document_find_by_sha256(ApiStore *store, const char *sha256_hex, GError **error)
+{
+  SqliteStore *s = (SqliteStore *)store;
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  g_autoptr(sqlite3_stmt) st = prepare(
+      s->db, "SELECT " DOC_COLS " FROM documents WHERE sha256 = ? ORDER BY signed_at DESC LIMIT 1",
+      error);
+
+  if (st == NULL)
+    return NULL;
+  bind_text(st, 1, sha256_hex);
+  return doc_query(s, st, error);
+}
+
 /* Inside the transaction: the document exists and is still valid. */
 static gboolean
 check_withdrawable(SqliteStore *s, WriteOp *op, GError **error)
@@ -1051,6 +1066,7 @@ static const ApiStoreOps sqlite_ops = {
     .document_insert = sq_document_insert,
     .document_get = sq_document_get,
     .document_find_idempotent = sq_document_find_idempotent,
+    .document_find_by_sha256 = sq_document_find_by_sha256,
     .document_withdraw = sq_document_withdraw,
     .audit_append = sq_audit_append,
     .audit_list = sq_audit_list,

@@ -146,6 +146,10 @@ typedef struct {
   ApiDocument *(*document_get)(ApiStore *store, const char *id, GError **error);
   ApiDocument *(*document_find_idempotent)(ApiStore *store, const char *signer_id,
                                            const char *idempotency_key, GError **error);
+  /* The newest document whose signed file has SHA-256 @sha256_hex (lower-case hex);
+   * NULL with API_ERROR_NOT_FOUND when none. */
+  ApiDocument *(*document_find_by_sha256)(ApiStore *store, const char *sha256_hex,
+                                          GError **error);
   gboolean (*document_withdraw)(ApiStore *store, const char *id, const char *reason, gint64 when,
                                 ApiAuditEntry *audit, GError **error);
 

@@ -10,7 +10,6 @@
 
 #include <gio/gio.h>
 #include <openssl/x509v3.h>
-#include <sqlite3.h>
 #include <string.h>
 
 #define WEB_RESOURCE_PREFIX "/id/go/tte/web/"
@@ -402,39 +401,21 @@ format_usec(gint64 usec, const ApiConfig *cfg, WebLang lang)
 
 /* ---- register ----------------------------------------------------------------------- */
 
-/* The id of the newest register record whose signed file has SHA-256 @sha_hex, or NULL.
- * The store interface has no lookup by digest yet, so this reads the SQLite file
- * directly (read-only, its own connection).  Replace it with a store operation when one
- * exists; other backends simply find nothing here. */
+/* The id of the newest register record whose signed file has SHA-256 @sha_hex, or NULL
+ * (a lookup failure other than "not found" is logged and treated as not registered). */
 static char *
 register_find_by_sha256(ApiRequest *req, const char *sha_hex)
 {
-  const ApiConfig *cfg = api_request_config(req);
   ApiStore *store = api_request_store(req);
-  sqlite3 *db = NULL;
-  sqlite3_stmt *st = NULL;
-  char *id = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ApiDocument) doc = store->ops->document_find_by_sha256(store, sha_hex, &error);
 
-  if (strcmp(store->ops->name, "sqlite") != 0 || cfg->db_path == NULL)
+  if (doc == NULL) {
+    if (!g_error_matches(error, API_ERROR, API_ERROR_NOT_FOUND))
+      api_log("web: register lookup by digest failed: %s", error->message);
     return NULL;
-  if (sqlite3_open_v2(cfg->db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-    goto out;
-  sqlite3_busy_timeout(db, (int)MIN(cfg->busy_timeout_ms, (guint)G_MAXINT));
-  if (sqlite3_prepare_v2(db,
-                         "SELECT id FROM documents WHERE sha256 = ?1 "
-                         "ORDER BY signed_at DESC LIMIT 1",
-                         -1, &st, NULL) != SQLITE_OK)
-    goto out;
-  sqlite3_bind_text(st, 1, sha_hex, -1, SQLITE_STATIC);
-  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
-    id = g_strdup((const char *)sqlite3_column_text(st, 0));
-out:
-  if (id == NULL && db != NULL && sqlite3_errcode(db) != SQLITE_OK &&
-      sqlite3_errcode(db) != SQLITE_DONE && sqlite3_errcode(db) != SQLITE_ROW)
-    api_log("web: register lookup by digest failed: %s", sqlite3_errmsg(db));
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return id;
+  }
+  return g_steal_pointer(&doc->id);
 }
 
 static char *

@@ -289,6 +289,16 @@ test_document_tx(Fixture *fx, gconstpointer data)
   g_assert_cmpstr(got->status, ==, "valid");
   g_clear_pointer(&got, api_document_free);
 
+  /* Lookup by the signed file's digest (the citizen page's register check). */
+  got = store->ops->document_find_by_sha256(store, "ab", &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(got->id, ==, "doc1");
+  g_clear_pointer(&got, api_document_free);
+  got = store->ops->document_find_by_sha256(store, "cd", &error);
+  g_assert_null(got);
+  g_assert_error(error, API_ERROR, API_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+
   g_assert_true(store->ops->document_withdraw(store, "doc1", "typo", 7, a3, &error));
   g_assert_no_error(error);
   g_assert_false(store->ops->document_withdraw(store, "doc1", "again", 8, a4, &error));
