@@ -149,7 +149,7 @@ tte_cmd_sign(int argc, char **argv)
   g_autofree char *module = NULL, *cert = NULL, *chain = NULL, *rect = NULL, *field = NULL;
   g_autofree char *anchor = NULL, *image = NULL, *reason = NULL, *location = NULL;
   g_autofree char *contact = NULL, *name = NULL, *hash = NULL, *scheme = NULL;
-  g_autofree char *qr_url = NULL, *doc_id = NULL, *tz = NULL;
+  g_autofree char *qr_url = NULL, *doc_id = NULL, *tz = NULL, *title = NULL, *org = NULL;
   g_auto(GStrv) rest = NULL;
   gint page = 0, certify = 0;
   const GOptionEntry entries[] = {
@@ -180,7 +180,13 @@ tte_cmd_sign(int argc, char **argv)
        "TEXT"},
       {"location", 0, 0, G_OPTION_ARG_STRING, &location, "Place of signing", "TEXT"},
       {"contact", 0, 0, G_OPTION_ARG_STRING, &contact, "Contact information of the signer", "TEXT"},
-      {"name", 0, 0, G_OPTION_ARG_STRING, &name, "Signer name written into the signature", "TEXT"},
+      {"name", 0, 0, G_OPTION_ARG_STRING, &name,
+       "Signer name written into the signature and the stamp (default: the certificate's CN)",
+       "TEXT"},
+      {"title", 0, 0, G_OPTION_ARG_STRING, &title,
+       "Title (jabatan) shown on the stamp (default: the certificate's title)", "TEXT"},
+      {"organization", 0, 0, G_OPTION_ARG_STRING, &org,
+       "Agency (OPD) shown on the stamp (default: the certificate's OU, else O)", "TEXT"},
       {"certify", 0, 0, G_OPTION_ARG_INT, &certify,
        "Certify the document (first signature only): 1, 2 or 3", "N"},
       {"hash", 0, 0, G_OPTION_ARG_STRING, &hash, "sha256 (default), sha384 or sha512", "NAME"},
@@ -237,6 +243,8 @@ tte_cmd_sign(int argc, char **argv)
   opts.location = location;
   opts.contact = contact;
   opts.signer_name = name;
+  opts.title = title;
+  opts.organization = org;
   opts.qr_url_base = qr_url;
   opts.document_id = doc_id;
   opts.timezone = tz;

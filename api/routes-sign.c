@@ -427,6 +427,8 @@ api_sign_and_record(ApiRequest *req, ApiKeyCache *kc, const ApiSigner *signer, c
   opts.contact = job->contact;
   opts.certify = job->certify;
   opts.signer_name = signer->name;
+  opts.title = signer->title;
+  opts.organization = signer->organization;
   opts.timezone = cfg->time_zone;
   if (job->visible_qr && cfg->base_url != NULL) {
     gsize bl = strlen(cfg->base_url);

@@ -50,6 +50,8 @@ typedef struct {
 
   /* text for the stamp */
   const char *signer_name; /* from the certificate's CN when not given */
+  const char *title;        /* from the certificate's title when not given */
+  const char *organization; /* the OPD: the certificate's OU (else O) when not given */
   const char *reason;
   const char *location;
   GDateTime *time;

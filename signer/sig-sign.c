@@ -90,6 +90,8 @@ typedef struct {
   gsize contents_len;
   SigAppearanceRequest areq;
   char *cn;
+  char *title;
+  char *organization;
 } Prepared;
 
 static void
@@ -98,6 +100,30 @@ prepared_clear(Prepared *p)
   sig_update_clear(&p->upd);
   g_clear_pointer(&p->doc, sig_doc_free);
   g_clear_pointer(&p->cn, g_free);
+  g_clear_pointer(&p->title, g_free);
+  g_clear_pointer(&p->organization, g_free);
+}
+
+
+/* One attribute of the certificate subject as UTF-8 (first occurrence), or NULL when
+ * absent, too long for a stamp line, or not valid UTF-8. */
+static char *
+subject_text(X509 *cert, int nid)
+{
+  X509_NAME *subj = X509_get_subject_name(cert);
+  int i = X509_NAME_get_index_by_NID(subj, nid, -1);
+  unsigned char *utf8 = NULL;
+  char *out = NULL;
+  int len;
+
+  if (i < 0)
+    return NULL;
+  len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)));
+  if (len > 0 && (gsize)len <= TTE_LIMIT_SIG_TEXT_MAX_LEN &&
+      g_utf8_validate((const char *)utf8, len, NULL) && memchr(utf8, '\0', (size_t)len) == NULL)
+    out = g_strndup((const char *)utf8, (gsize)len);
+  OPENSSL_free(utf8);
+  return out;
 }
 
 static gboolean
@@ -188,6 +214,18 @@ prepare(Prepared *pr, TteSigningKey *key, const SigOptions *opts, const char *pa
           g_utf8_validate(pr->cn, -1, NULL))
         pr->areq.signer_name = pr->cn;
     }
+  }
+  pr->areq.title = opts->title;
+  if (pr->areq.title == NULL) {
+    pr->title = subject_text(tte_signing_key_get_cert(key), NID_title);
+    pr->areq.title = pr->title;
+  }
+  pr->areq.organization = opts->organization;
+  if (pr->areq.organization == NULL) {
+    pr->organization = subject_text(tte_signing_key_get_cert(key), NID_organizationalUnitName);
+    if (pr->organization == NULL)
+      pr->organization = subject_text(tte_signing_key_get_cert(key), NID_organizationName);
+    pr->areq.organization = pr->organization;
   }
   pr->areq.reason = opts->reason;
   pr->areq.location = opts->location;

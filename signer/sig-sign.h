@@ -25,6 +25,8 @@ typedef struct {
 
   /* signature dictionary entries (UTF-8, each at most TTE_LIMIT_SIG_TEXT_MAX_LEN bytes) */
   const char *reason, *location, *contact, *signer_name;
+  /* stamp text (visible signatures only): NULL = from the certificate's title and OU/O */
+  const char *title, *organization;
   GDateTime *time; /* for /M; NULL = now (local time zone) */
 
   /* visible signature (the appearance module); all unset = invisible signature */

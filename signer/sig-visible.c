@@ -93,6 +93,8 @@ sig_visible_build(SigObjSink *sink, const SigAppearanceRequest *req, SigAppearan
   if (req->qr_url_base != NULL)
     qr = g_strconcat(req->qr_url_base, req->document_id != NULL ? req->document_id : "", NULL);
   stamp.signer_name = req->signer_name;
+  stamp.title = req->title;
+  stamp.organization = req->organization;
   stamp.reason = req->reason;
   stamp.location = req->location;
   stamp.time = req->time;

@@ -64,6 +64,17 @@ cmd=$(sed -n '/curl -sS -o signed-letter.pdf/,/api\/v1\/sign/p' "$T/serve.log" |
 if [ -s "$T/signed-letter.pdf" ] && qpdf --check "$T/signed-letter.pdf" >/dev/null 2>&1; then ok "the printed curl command signs the sample letter"; else not_ok "the printed curl command signs the sample letter" "$cmd"; fi
 out=$("$TTE" verify "$T/signed-letter.pdf" --trust "$P/root.pem" --crl "$P/intermediate.crl" --crl "$P/root.crl" --lang en 2>&1); rc=$?
 if [ $rc = 0 ]; then ok "the signed sample letter verifies TOTAL-PASSED"; else not_ok "the signed sample letter verifies TOTAL-PASSED" "$out"; fi
+# The stamp names the signer's title and agency (from the register), not only the name.
+qpdf --qdf --object-streams=disable "$T/signed-letter.pdf" "$T/signed-qdf.pdf" >/dev/null 2>&1
+if grep -aq "(Sekretaris Dinas) Tj" "$T/signed-qdf.pdf" && grep -aq "(Dinas Komunikasi dan Informatika) Tj" "$T/signed-qdf.pdf"; then
+  ok "the stamp shows the signer's title and OPD"; else not_ok "the stamp shows the signer's title and OPD"; fi
+# The same from the certificate when signing on the command line.
+SOFTHSM2_CONF=$T/demo/softhsm2.conf "$TTE" sign "$T/demo/sample-letter.pdf" -o "$T/cli.pdf" \
+  --key "pkcs11:token=opd-bappeda;object=kepala-2026" --pin-file "$T/demo/pins/opd-bappeda.pin" \
+  --anchor '[TTE]' --timezone Asia/Makassar >/dev/null 2>&1
+qpdf --qdf --object-streams=disable "$T/cli.pdf" "$T/cli-qdf.pdf" >/dev/null 2>&1
+if grep -aq "(Kepala Badan) Tj" "$T/cli-qdf.pdf" && grep -aq "(Badan Perencanaan Pembangunan Daerah) Tj" "$T/cli-qdf.pdf" && grep -aq "WITA) Tj" "$T/cli-qdf.pdf"; then
+  ok "tte sign takes title and OPD from the certificate, time in WITA"; else not_ok "tte sign takes title and OPD from the certificate, time in WITA"; fi
 kill -TERM $serve 2>/dev/null; wait $serve 2>/dev/null
 echo "1..$n"
 exit $((fails > 0))
