@@ -10,7 +10,6 @@
 #include "tte-p11.h"
 #endif
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -49,30 +48,6 @@ static const char sign_description[] =
     "\n"
     "Exit status: 0 signed, 1 refused or failed (the reason is printed; no output file is\n"
     "left behind), 2 wrong usage.";
-
-static gboolean
-parse_rect(const char *s, double r[4], GError **error)
-{
-  g_auto(GStrv) parts = g_strsplit(s, ",", -1);
-
-  if (g_strv_length(parts) != 4)
-    goto bad;
-  for (int i = 0; i < 4; i++) {
-    char *end = NULL;
-    const char *p = g_strstrip(parts[i]);
-    r[i] = g_ascii_strtod(p, &end);
-    if (*p == '\0' || end == NULL || *end != '\0' || !isfinite(r[i]) || r[i] < -14400 ||
-        r[i] > 14400)
-      goto bad;
-  }
-  if (r[2] <= 0 || r[3] <= 0)
-    goto bad;
-  return TRUE;
-bad:
-  g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT,
-              "--rect wants X,Y,WIDTH,HEIGHT in points (1/72 inch), e.g. 350,80,180,60");
-  return FALSE;
-}
 
 static TteSigningKey *
 open_key(const char *key_uri, const char *key_file, const char *pin_file, const char *module,
@@ -249,7 +224,9 @@ tte_cmd_sign(int argc, char **argv)
   opts.document_id = doc_id;
   opts.timezone = tz;
   if (rect != NULL) {
-    if (!parse_rect(rect, opts.rect, &error)) {
+    if (!sig_parse_rect(rect, opts.rect)) {
+      g_set_error(&error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT,
+                  "--rect wants X,Y,WIDTH,HEIGHT in points (1/72 inch), e.g. 350,80,180,60");
       tte_cli_print_error(NULL, error);
       return TTE_EXIT_USAGE;
     }

@@ -19,7 +19,6 @@
 
 #include <errno.h>
 #include <glib/gstdio.h>
-#include <math.h>
 #include <openssl/evp.h>
 #include <string.h>
 #include <unistd.h>
@@ -220,30 +219,6 @@ opt_get(OptSource *src, const char *name, GError **error)
 }
 
 static gboolean
-parse_rect(const char *s, double r[4], GError **error)
-{
-  g_auto(GStrv) parts = g_strsplit(s, ",", -1);
-
-  if (g_strv_length(parts) != 4)
-    goto bad;
-  for (int i = 0; i < 4; i++) {
-    char *end = NULL;
-    const char *p = g_strstrip(parts[i]);
-    r[i] = g_ascii_strtod(p, &end);
-    if (*p == '\0' || end == NULL || *end != '\0' || !isfinite(r[i]) || r[i] < -14400 ||
-        r[i] > 14400)
-      goto bad;
-  }
-  if (r[2] <= 0 || r[3] <= 0)
-    goto bad;
-  return TRUE;
-bad:
-  g_set_error_literal(error, API_ERROR, API_ERROR_BAD_REQUEST,
-                      "rect must be X,Y,WIDTH,HEIGHT in points from the lower left of the page");
-  return FALSE;
-}
-
-static gboolean
 parse_uint_opt(const char *s, const char *name, guint64 max, guint64 *out, GError **error)
 {
   if (!g_ascii_string_to_unsigned(s, 10, 0, max, out, NULL)) {
@@ -290,8 +265,11 @@ job_options(OptSource *src, ApiSignJob *job, GError **error)
     job->certify = (int)v;
   }
   if (rect != NULL) {
-    if (!parse_rect(rect, job->rect, error))
+    if (!sig_parse_rect(rect, job->rect)) {
+      g_set_error_literal(error, API_ERROR, API_ERROR_BAD_REQUEST,
+                          "rect must be X,Y,WIDTH,HEIGHT in points from the lower left of the page");
       return FALSE;
+    }
     job->have_rect = TRUE;
   }
   if ((job->field != NULL) + (job->anchor != NULL) + job->have_rect > 1 ||

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,6 +28,24 @@
 /* A little room on top of the computed CMS size, for the DER length bytes growing when
  * a timestamp token is added later. */
 #define SIG_CONTENTS_SLACK 64u
+
+gboolean
+sig_parse_rect(const char *text, double rect[4])
+{
+  g_auto(GStrv) parts = g_strsplit(text, ",", -1);
+
+  if (g_strv_length(parts) != 4)
+    return FALSE;
+  for (int i = 0; i < 4; i++) {
+    char *end = NULL;
+    const char *p = g_strstrip(parts[i]);
+    rect[i] = g_ascii_strtod(p, &end);
+    if (*p == '\0' || end == NULL || *end != '\0' || !isfinite(rect[i]) || rect[i] < -14400 ||
+        rect[i] > 14400)
+      return FALSE;
+  }
+  return rect[2] > 0 && rect[3] > 0;
+}
 
 void
 sig_options_init(SigOptions *opts)

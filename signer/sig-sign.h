@@ -46,6 +46,11 @@ typedef struct {
 /* Defaults: new invisible approval signature on page 1, SHA-256, the key's scheme. */
 void sig_options_init(SigOptions *opts);
 
+/* Parse "X,Y,WIDTH,HEIGHT" (points, as the reader sees the page) into @rect for
+ * SigOptions.rect: four finite numbers within +-14400 (the largest PDF page), positive
+ * width and height.  Returns FALSE on anything else; the caller words the error. */
+gboolean sig_parse_rect(const char *text, double rect[4]) G_GNUC_WARN_UNUSED_RESULT;
+
 typedef struct {
   char document_sha256[65]; /* hex SHA-256 of the signed output */
   guint signature_count;    /* signatures in the output */

@@ -516,6 +516,27 @@ rm_rf(const char *path)
   g_rmdir(path);
 }
 
+static void
+test_parse_rect(void)
+{
+  static const char *const bad[] = {
+    "", "1,2,3", "1,2,3,4,5", "a,2,3,4", "1,2,0,4", "1,2,3,-4", "1,2,3,4x",
+    "1,,3,4", "nan,2,3,4", "inf,2,3,4", "1,2,20000,4", "-14401,2,3,4",
+  };
+  double r[4];
+
+  g_assert_true(sig_parse_rect(" 350.5, 80 ,180,60", r));
+  g_assert_cmpfloat(r[0], ==, 350.5);
+  g_assert_cmpfloat(r[1], ==, 80);
+  g_assert_cmpfloat(r[2], ==, 180);
+  g_assert_cmpfloat(r[3], ==, 60);
+  g_assert_true(sig_parse_rect("-10,-20,14400,1", r));
+  for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+    if (sig_parse_rect(bad[i], r))
+      g_error("accepted bad rect \"%s\"", bad[i]);
+  }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -523,6 +544,7 @@ main(int argc, char **argv)
 
   g_test_init(&argc, &argv, NULL);
   tmpdir = g_dir_make_tmp("test-signer-XXXXXX", NULL);
+  g_test_add_func("/signer/parse-rect", test_parse_rect);
   g_test_add_func("/signer/rsa-pkcs1", test_rsa_pkcs1);
   g_test_add_func("/signer/schemes", test_schemes);
   g_test_add_func("/signer/scheme-mismatch", test_scheme_mismatch);
