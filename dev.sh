@@ -13,7 +13,7 @@ cd "$(dirname "$(readlink -f "$0")")"
 PACKAGES=(
   build-essential meson ninja-build pkg-config python3 clang libclang-rt-14-dev llvm
   libssl-dev openssl libp11-dev p11-kit libp11-kit-dev softhsm2 opensc
-  libqpdf-dev qpdf libpoppler-glib-dev poppler-utils libcairo2-dev
+  libqpdf-dev libgnutls28-dev qpdf libpoppler-glib-dev poppler-utils libcairo2-dev
   libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libqrencode-dev libsqlite3-dev sqlite3
   libglib2.0-dev fonts-dejavu-core fontconfig
   mupdf-tools libnss3-tools zbar-tools libpodofo-utils curl ghostscript

@@ -208,6 +208,11 @@ tte_cmd_sign(int argc, char **argv)
     return TTE_EXIT_USAGE;
   }
 
+#ifdef TTE_LEAN
+  /* Stamps need the renderer and fonts: the full program draws them. */
+  if (field != NULL || anchor != NULL || rect != NULL || page != 0 || image != NULL)
+    return tte_cli_exec_full();
+#endif
   sig_options_init(&opts);
   opts.field_name = field;
   opts.certify = certify;

@@ -70,7 +70,15 @@ tte_cmd_verify(int argc, char **argv)
   opts.system_trust = system_trust;
   opts.online = online;
   opts.skip_visual = no_visual;
+#ifdef TTE_LEAN
+  if (online)
+    return tte_cli_exec_full(); /* the HTTP client lives in the full program */
+#endif
   report = vfy_verify_file(files[0], &opts, &error);
+#ifdef TTE_LEAN
+  if (report == NULL && g_error_matches(error, TTE_ERROR, TTE_ERROR_NOT_BUILT_IN))
+    return tte_cli_exec_full(); /* later revisions: the page comparison needs the renderer */
+#endif
   if (report == NULL) {
     tte_cli_print_error("verify", error);
     return VERIFY_EXIT_ERROR;

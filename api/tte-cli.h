@@ -25,6 +25,13 @@ void tte_cli_print_error(const char *prefix, const GError *error);
  * return FALSE. */
 gboolean tte_cli_parse(GOptionContext *ctx, int *argc, char ***argv);
 
+/* The lean `tte` (sign and verify with the fewest libraries, see docs/architecture.md)
+ * hands everything else to the full program, `tte-full`, with the same arguments.
+ * tte_cli_save_argv() keeps the original command line (main calls it first);
+ * tte_cli_exec_full() replaces the process and returns only on failure (error printed). */
+void tte_cli_save_argv(int argc, char **argv);
+int tte_cli_exec_full(void);
+
 /* Subcommands (each in its own cmd-*.c; present when its module is built). */
 int tte_cmd_keys(int argc, char **argv);
 int tte_cmd_sign(int argc, char **argv);

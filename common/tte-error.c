@@ -35,6 +35,7 @@ tte_error_code_name(int code)
     [TTE_ERROR_CERTIFIED_NO_CHANGES] = "CERTIFIED_NO_CHANGES",
     [TTE_ERROR_NO_SIGNATURE] = "NO_SIGNATURE",
     [TTE_ERROR_FORMAT] = "FORMAT",
+    [TTE_ERROR_NOT_BUILT_IN] = "NOT_BUILT_IN",
   };
   if (code < 0 || (gsize)code >= G_N_ELEMENTS(names) || names[code] == NULL)
     return "FAILED";

@@ -48,6 +48,9 @@ typedef enum {
   /* verification */
   TTE_ERROR_NO_SIGNATURE,
   TTE_ERROR_FORMAT,             /* malformed signature structure */
+
+  /* builds */
+  TTE_ERROR_NOT_BUILT_IN,       /* this program was built without the part needed */
 } TteErrorCode;
 
 /* Short stable identifier for a code, e.g. "PIN_INCORRECT".  Never NULL. */

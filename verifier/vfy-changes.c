@@ -20,7 +20,8 @@
  */
 #include "vfy-changes.h"
 
-#include <gio/gio.h>
+#include <glib.h>
+#include <zlib.h>
 #include <qpdf/qpdf-c.h>
 #include <stdlib.h>
 #include <string.h>
@@ -468,32 +469,40 @@ fail_format(GError **error, const char *what, gsize where)
 static GBytes *
 inflate_capped(const guint8 *in, gsize in_len, gsize cap, GError **error)
 {
-  g_autoptr(GZlibDecompressor) z = g_zlib_decompressor_new(G_ZLIB_COMPRESSOR_FORMAT_ZLIB);
   g_autoptr(GByteArray) out = g_byte_array_new();
   guint8 buf[16384];
-  gsize pos = 0;
+  z_stream zs = { 0 };
+  int rc = Z_OK;
 
-  for (;;) {
-    gsize r = 0, w = 0;
-    g_autoptr(GError) zerr = NULL;
-    GConverterResult res = g_converter_convert(G_CONVERTER(z), in + pos, in_len - pos, buf,
-                                               sizeof buf, G_CONVERTER_INPUT_AT_END, &r, &w,
-                                               &zerr);
-    if (res == G_CONVERTER_ERROR) {
+  if (inflateInit(&zs) != Z_OK) {
+    g_set_error_literal(error, TTE_ERROR, TTE_ERROR_FAILED, "zlib cannot start");
+    return NULL;
+  }
+  zs.next_in = (Bytef *)in;
+  while (rc != Z_STREAM_END) {
+    gsize w;
+    /* zlib counts in uInt: feed at most that much at a time. */
+    if (zs.avail_in == 0 && (gsize)(zs.next_in - (const Bytef *)in) < in_len)
+      zs.avail_in = (uInt)MIN(in_len - (gsize)(zs.next_in - (const Bytef *)in), (gsize)G_MAXUINT32);
+    zs.next_out = buf;
+    zs.avail_out = sizeof buf;
+    rc = inflate(&zs, Z_NO_FLUSH);
+    w = sizeof buf - zs.avail_out;
+    if (rc != Z_OK && rc != Z_STREAM_END && !(rc == Z_BUF_ERROR && w > 0)) {
       g_set_error(error, TTE_ERROR, TTE_ERROR_FORMAT, "cross-reference stream: %s",
-                  zerr->message);
+                  rc == Z_BUF_ERROR ? "the data ends early" : zs.msg != NULL ? zs.msg : "not zlib data");
+      inflateEnd(&zs);
       return NULL;
     }
-    pos += r;
     if (out->len + w > cap) {
+      inflateEnd(&zs);
       g_set_error_literal(error, TTE_ERROR, TTE_ERROR_FORMAT,
                           "cross-reference stream is longer than its entries");
       return NULL;
     }
     g_byte_array_append(out, buf, (guint)w);
-    if (res == G_CONVERTER_FINISHED || (r == 0 && w == 0))
-      break;
   }
+  inflateEnd(&zs);
   return g_byte_array_free_to_bytes(g_steal_pointer(&out));
 }
 

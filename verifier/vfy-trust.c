@@ -12,7 +12,9 @@
 #include "vfy-cms.h"
 #include "vfy-limits.h"
 
+#ifdef VFY_HAVE_ONLINE
 #include <curl/curl.h>
+#endif
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
@@ -473,6 +475,7 @@ vfy_trust_revocation(VfyTrust *t, const TteX509Stack *chain, gint64 sig_time, co
 
 /* --- fetching -------------------------------------------------------------------------- */
 
+#ifdef VFY_HAVE_ONLINE
 typedef struct {
   GByteArray *buf;
   gsize cap;
@@ -549,3 +552,17 @@ vfy_fetch(const char *url, const void *body, gsize body_len, const char *content
   }
   return g_byte_array_free_to_bytes(g_steal_pointer(&buf));
 }
+#else
+/* The lean `tte` has no HTTP client; `tte verify --online` runs the full program. */
+GBytes *
+vfy_fetch(const char *url, const void *body, gsize body_len, const char *content_type, gsize cap,
+          GError **error)
+{
+  (void)body;
+  (void)body_len;
+  (void)content_type;
+  (void)cap;
+  g_set_error(error, TTE_ERROR, TTE_ERROR_NOT_BUILT_IN, "cannot fetch %s: this program has no HTTP client", url);
+  return NULL;
+}
+#endif

@@ -22,6 +22,7 @@ typedef struct {
   TteX509Stack *dss_certs;
   int certify_p; /* DocMDP P of the certification signature, 0 when none */
   guint visual_runs; /* page comparisons done so far (TTE_LIMIT_VISUAL_DIFF_SIGNATURES) */
+  gboolean visual_needed; /* lean build: a page comparison is due but not built in */
   gint64 now;
 } Ctx;
 
@@ -410,6 +411,11 @@ check_changes(Ctx *ctx, VfySignature *s, gsize signed_len)
       }
     }
   }
+#elif defined(VFY_VISUAL_ELSEWHERE)
+  /* The lean `tte` has no renderer; its caller hands such files to the full program. */
+  (void)signed_len;
+  if (!ctx->opts->skip_visual)
+    ctx->visual_needed = TRUE;
 #endif
 }
 
@@ -673,6 +679,11 @@ vfy_verify_bytes(const guint8 *data, gsize len, const char *name, const VfyOptio
     rep->indication = VFY_TOTAL_FAILED;
   }
   tte_x509_stack_free(ctx.dss_certs);
+  if (ctx.visual_needed) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_NOT_BUILT_IN,
+                "a signed revision has later changes and this program cannot render pages to compare them");
+    return NULL;
+  }
   return g_steal_pointer(&rep);
 }
 
