@@ -13,16 +13,20 @@ for input in letter ten; do
   time_cmd "podofo-$input" "podofosign -in $in -out $W/out-podofo.pdf -cert $W/signer.pem -pkey $W/signer.key -digest SHA256"
   :
   time_cmd "pdfsig-$input" "pdfsig -nssdir sql:$W/nss -add-signature -nick signer $in $W/out-pdfsig.pdf"
+  cp "$in" "$WD/$input.pdf"
+  time_cmd "tte-disk-$input" "$TTE sign $WD/$input.pdf -o $WD/out-tte.pdf --key-file $W/signer.key --cert $W/signer.pem --chain $W/root.pem"
   t=$(median_of "tte-$input"); p=$(median_of "podofo-$input"); s=$(median_of "pdfsig-$input")
-  printf '%-8s tte sign %7s ms | podofosign %7s ms (ratio %s) | pdfsig -add-signature %7s ms (ratio %s)\n' \
-    "$input" "$(ms "$t")" "$(ms "$p")" "$(ratio "$t" "$p")" "$(ms "$s")" "$(ratio "$t" "$s")"
+  d=$(median_of "tte-disk-$input")
+  printf '%-8s tte sign %7s ms | podofosign %7s ms (ratio %s) | pdfsig -add-signature %7s ms (ratio %s) | tte on disk incl. fsync %7s ms\n' \
+    "$input" "$(ms "$t")" "$(ms "$p")" "$(ratio "$t" "$p")" "$(ms "$s")" "$(ratio "$t" "$s")" "$(ms "$d")"
 done
+rm -f "$WD/letter.pdf" "$WD/ten.pdf" "$WD/out-tte.pdf"
 BIG_MB=${BIG_MB:-1024}
 if [ "$BIG_MB" -gt 0 ]; then
-  [ -f "$W/big.pdf" ] || python3 "$SRC/bench/make-big-pdf.py" "$W/big.pdf" "$BIG_MB"
-  rss=$(peak_rss_kb "$TTE" sign "$W/big.pdf" -o "$W/big-signed.pdf" --key-file "$W/signer.key" --cert "$W/signer.pem")
-  prss=$(peak_rss_kb podofosign -in "$W/big.pdf" -out "$W/big-podofo.pdf" -cert "$W/signer.pem" -pkey "$W/signer.key" -digest SHA256 || echo n/a)
+  [ -f "$WD/big.pdf" ] || python3 "$SRC/bench/make-big-pdf.py" "$WD/big.pdf" "$BIG_MB"
+  rss=$(peak_rss_kb "$TTE" sign "$WD/big.pdf" -o "$WD/big-signed.pdf" --key-file "$W/signer.key" --cert "$W/signer.pem")
+  prss=$(peak_rss_kb podofosign -in "$WD/big.pdf" -out "$WD/big-podofo.pdf" -cert "$W/signer.pem" -pkey "$W/signer.key" -digest SHA256 || echo n/a)
   echo "peak RSS signing a ${BIG_MB} MB PDF: tte sign $((rss / 1024)) MB (target <= 64 MB); podofosign ${prss} kB"
-  rm -f "$W/big-signed.pdf" "$W/big-podofo.pdf"
+  rm -f "$WD/big-signed.pdf" "$WD/big-podofo.pdf"
 fi
-echo "work dir: $W"
+echo "work dirs: $W (timings), $WD (disk)"
