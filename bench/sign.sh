@@ -21,6 +21,13 @@ for input in letter ten; do
     "$input" "$(ms "$t")" "$(ms "$p")" "$(ratio "$t" "$p")" "$(ms "$s")" "$(ratio "$t" "$s")" "$(ms "$d")"
 done
 rm -f "$WD/letter.pdf" "$WD/ten.pdf" "$WD/out-tte.pdf"
+# What no OpenSSL 3 signer can avoid: process start, OpenSSL initialisation, reading the
+# PEM certificate and key, one RSA signature (bench/floor.c, linked like the lean tte).
+time_cmd floor "$B/bench/floor $W/signer.pem $W/signer.key"
+time_cmd true "/bin/true"
+f=$(median_of floor); p=$(median_of podofo-letter); tr=$(median_of true)
+printf 'floor    start+OpenSSL init+PEM+1 signature, no PDF %7s ms (ratio to podofosign 1 page %s); bare exec of /bin/true %s ms\n' \
+  "$(ms "$f")" "$(ratio "$f" "$p")" "$(ms "$tr")"
 BIG_MB=${BIG_MB:-1024}
 if [ "$BIG_MB" -gt 0 ]; then
   [ -f "$WD/big.pdf" ] || python3 "$SRC/bench/make-big-pdf.py" "$WD/big.pdf" "$BIG_MB"
