@@ -523,6 +523,77 @@ static const TteSigningKeyClass p11_key_class = {
   .finalize = p11_key_finalize,
 };
 
+/* --- a PIN presented again ----------------------------------------------------------------- */
+
+gboolean
+tte_p11_signing_key_try_pin(TteSigningKey *key, TteSecret *pin, gboolean *still_open,
+                            GError **error)
+{
+  P11Key *k = (P11Key *)key;
+  CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
+  CK_SLOT_ID slot;
+  CK_FLAGS flags;
+  gboolean kept = FALSE, ok = FALSE;
+  CK_RV rv;
+
+  *still_open = FALSE;
+  if (key == NULL || key->klass != &p11_key_class) {
+    g_set_error_literal(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT,
+                        "not a signing key of the PKCS#11 layer");
+    return FALSE;
+  }
+  if (k->pin == NULL) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT, "token \"%s\" needs no PIN",
+                k->token_label);
+    return FALSE;
+  }
+  /* Like a re-open: the key's own signatures wait while the token is logged out. */
+  g_mutex_lock(&k->lock);
+  while (k->recovering)
+    g_cond_wait(&k->cond, &k->lock);
+  k->recovering = TRUE;
+  while (k->users > 0)
+    g_cond_wait(&k->cond, &k->lock);
+  g_mutex_unlock(&k->lock);
+
+  /* A session of its own (the pool's may have been closed under us by a slot release;
+   * login state is per token, so any session will do). */
+  tte_p11_use_begin(k->module);
+  if (find_slot(k, &slot, &flags, error)) {
+    rv = k->fl->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &session);
+    if (rv != CKR_OK) {
+      tte_p11_set_error_ckr(error, rv, "cannot open a session on token \"%s\"", k->token_label);
+      kept = TRUE;
+    } else {
+      ok = tte_p11_user_login_again(k->fl, session, k->token_label, k->token_serial, pin, k->pin,
+                                    &kept, error);
+      if (ok) {
+        /* The token took @pin: it is the PIN now, and the one we held is stale. */
+        tte_secret_free(k->pin);
+        k->pin = tte_secret_new(tte_secret_get(pin), tte_secret_len(pin), NULL);
+        kept = k->pin != NULL;
+      }
+      k->fl->C_CloseSession(session);
+    }
+  } else {
+    kept = TRUE; /* token away: nothing changed, the key recovers when it is back */
+  }
+  tte_p11_use_end(k->module);
+
+  g_mutex_lock(&k->lock);
+  if (!kept) {
+    /* Logged out for good (our PIN is refused too, e.g. the token locked): no re-login
+     * with the held PIN, which would only burn tries. */
+    k->connected = FALSE;
+    k->dead = TRUE;
+  }
+  *still_open = kept;
+  k->recovering = FALSE;
+  g_cond_broadcast(&k->cond);
+  g_mutex_unlock(&k->lock);
+  return ok;
+}
+
 /* --- opening ---------------------------------------------------------------------------- */
 
 TteSigningKey *

@@ -69,6 +69,16 @@ gboolean tte_p11_user_login(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE session, con
                             const char *serial, TteSecret *pin,
                             GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
+/* Log the token out and present @pin with C_Login, so that the token itself checks it
+ * (and counts a wrong one against its retry counter) even while this process is logged
+ * in.  When the token refuses @pin and @keep is not NULL, logs in again with @keep;
+ * *@kept says whether that worked.  Returns TRUE when the token accepted @pin (it is
+ * then logged in with @pin). */
+gboolean tte_p11_user_login_again(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE session,
+                                  const char *label, const char *serial, TteSecret *pin,
+                                  TteSecret *keep, gboolean *kept,
+                                  GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
 /* Find the one private key selected by @uri's object/id on the logged-in token.
  * Borrowed from libp11's cache (valid while @s lives).  Call with m->lock. */
 PKCS11_KEY *tte_p11_find_private_key(TteP11Slots *s, const TteP11Uri *uri,

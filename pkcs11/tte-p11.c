@@ -554,9 +554,14 @@ tte_p11_user_login(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE session, const char *
   }
   rv = fl->C_Login(session, CKU_USER, (CK_UTF8CHAR *)tte_secret_get(pin), tte_secret_len(pin));
   known = g_hash_table_lookup(pin_verifiers, tok);
-  if (rv == CKR_USER_ALREADY_LOGGED_IN && known == NULL) {
-    /* Logged in by someone else in this process: check the PIN the slow way. */
+  if (rv == CKR_USER_ALREADY_LOGGED_IN &&
+      (known == NULL || CRYPTO_memcmp(known, v, sizeof v) != 0)) {
+    /* Logged in by someone else in this process, or with another PIN: let the token
+     * itself check this one, so that a wrong PIN counts against its retry counter as it
+     * would on a fresh login.  Other keys of the token find themselves logged out and
+     * log in again with their own PIN (a recoverable error for them). */
     fl->C_Logout(session);
+    g_hash_table_remove(pin_verifiers, tok);
     rv = fl->C_Login(session, CKU_USER, (CK_UTF8CHAR *)tte_secret_get(pin),
                      tte_secret_len(pin));
   }
@@ -564,9 +569,49 @@ tte_p11_user_login(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE session, const char *
     g_hash_table_insert(pin_verifiers, g_steal_pointer(&tok), g_memdup2(v, sizeof v));
     ok = TRUE;
   } else if (rv == CKR_USER_ALREADY_LOGGED_IN) {
-    ok = CRYPTO_memcmp(known, v, sizeof v) == 0;
-    if (!ok)
-      rv = CKR_PIN_INCORRECT;
+    ok = TRUE; /* same PIN as the login in force (checked above) */
+  }
+  G_UNLOCK(pins);
+  tte_memwipe(v, sizeof v);
+  if (!ok)
+    tte_p11_set_error_ckr(error, rv, "cannot log in to token \"%s\"", label);
+  return ok;
+}
+
+gboolean
+tte_p11_user_login_again(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE session, const char *label,
+                         const char *serial, TteSecret *pin, TteSecret *keep, gboolean *kept,
+                         GError **error)
+{
+  g_autofree char *tok = g_strdup_printf("%s\n%s", label, serial ? serial : "");
+  guint8 v[32];
+  CK_RV rv, rv2 = CKR_OK;
+  gboolean ok;
+
+  *kept = FALSE;
+  G_LOCK(pins);
+  if (pin_verifiers == NULL) {
+    if (RAND_bytes(pin_key, sizeof pin_key) != 1) {
+      G_UNLOCK(pins);
+      tte_set_error_openssl(error, TTE_ERROR_CRYPTO, "no random bytes for the PIN verifier");
+      return FALSE;
+    }
+    pin_verifiers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  }
+  fl->C_Logout(session);
+  g_hash_table_remove(pin_verifiers, tok);
+  rv = fl->C_Login(session, CKU_USER, (CK_UTF8CHAR *)tte_secret_get(pin), tte_secret_len(pin));
+  ok = rv == CKR_OK;
+  if (ok) {
+    if (pin_verifier(pin, v))
+      g_hash_table_insert(pin_verifiers, g_strdup(tok), g_memdup2(v, sizeof v));
+  } else if (keep != NULL) {
+    rv2 = fl->C_Login(session, CKU_USER, (CK_UTF8CHAR *)tte_secret_get(keep),
+                      tte_secret_len(keep));
+    if (rv2 == CKR_OK && pin_verifier(keep, v)) {
+      g_hash_table_insert(pin_verifiers, g_strdup(tok), g_memdup2(v, sizeof v));
+      *kept = TRUE;
+    }
   }
   G_UNLOCK(pins);
   tte_memwipe(v, sizeof v);

@@ -148,6 +148,20 @@ TteSigningKey *tte_p11_open_signing_key(TteP11Module *m, const char *uri, TteSec
                                         X509 *cert, TteX509Stack *chain,
                                         GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
+/* Present @pin to the token of @key (a key from tte_p11_open_signing_key) as a fresh
+ * login would: the token is logged out and C_Login(@pin) is sent, so a wrong PIN counts
+ * against the token's retry counter even though this process is logged in already;
+ * then the key logs in again with its own PIN.  For callers that check a PIN against a
+ * cache of their own first (api/keycache.c) and must still let the token see the wrong
+ * ones.  The key's signatures wait meanwhile; other open keys of the same token log in
+ * again on their next signature.
+ * Returns TRUE when the token accepted @pin (then it is the token's PIN now and the key
+ * holds it), FALSE with PIN_INCORRECT, PIN_LOCKED, TOKEN_NOT_FOUND, ... otherwise.
+ * *@still_open is FALSE when the key cannot sign any more (its own PIN was refused too,
+ * e.g. the token locked): drop it. */
+gboolean tte_p11_signing_key_try_pin(TteSigningKey *key, TteSecret *pin, gboolean *still_open,
+                                     GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
 /* --- errors ------------------------------------------------------------------- */
 
 /* The TTE_ERROR code for a PKCS#11 return value (CKR_PIN_INCORRECT -> PIN_INCORRECT,
