@@ -152,6 +152,30 @@ append_num(GString *s, double v)
 
   if (!isfinite(v) || fabs(v) < 0.0005)
     v = 0;
+  /* Fast path (a stamp has a few thousand numbers): thousandths by integer arithmetic
+   * when v * 1000 is clearly not halfway between two integers, where printf's exact
+   * rounding could differ from ours; printf otherwise. */
+  if (fabs(v) < 1e9) {
+    double x = v * 1000.0, r = nearbyint(x);
+    if (fabs(fabs(x - r) - 0.5) > 1e-6) {
+      gint64 t = (gint64)r;
+      guint64 a = (guint64)(t < 0 ? -t : t);
+      guint frac = (guint)(a % 1000);
+      if (a == 0) {
+        g_string_append_c(s, '0');
+        return;
+      }
+      g_string_append_printf(s, "%s%" G_GUINT64_FORMAT, t < 0 ? "-" : "", a / 1000);
+      if (frac != 0) {
+        char d[5] = {'.', (char)('0' + frac / 100), (char)('0' + frac / 10 % 10),
+                     (char)('0' + frac % 10), '\0'};
+        for (int i = 3; i > 0 && d[i] == '0'; i--)
+          d[i] = '\0';
+        g_string_append(s, d);
+      }
+      return;
+    }
+  }
   g_ascii_formatd(buf, sizeof buf, "%.3f", v);
   n = strlen(buf);
   while (n > 0 && buf[n - 1] == '0')
@@ -810,8 +834,85 @@ stamp_font_free(StampFont *f)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(StampFont, stamp_font_free)
 
+static StampFont *stamp_font_load_file(const char *path, GError **error);
+
+/* Parsed fonts by path, so that a stamp does not read and parse a 700 KB font file per
+ * signature (the service signs many).  An entry is used only while the file's identity
+ * (device, inode, size, mtime) is unchanged, so replacing the font is noticed.  The
+ * entries are immutable; a stamp gets a copy of the small struct sharing the bytes. */
+typedef struct {
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtime;
+  StampFont *font;
+} FontCacheEntry;
+
+#define FONT_CACHE_MAX 8
+G_LOCK_DEFINE_STATIC(font_cache);
+static GHashTable *font_cache; /* path -> FontCacheEntry* (process lifetime) */
+
+static void
+font_cache_entry_free(gpointer p)
+{
+  FontCacheEntry *e = p;
+  stamp_font_free(e->font);
+  g_free(e);
+}
+
+static StampFont *
+stamp_font_copy(const StampFont *t)
+{
+  StampFont *f = g_new(StampFont, 1);
+
+  *f = *t;
+  f->ttf.bytes = g_bytes_ref(t->ttf.bytes); /* the spans point into these bytes */
+  f->base_name = g_strdup(t->base_name);
+  memset(f->used, 0, sizeof f->used);
+  f->font_num = 0;
+  return f;
+}
+
 static StampFont *
 stamp_font_load(const char *path, GError **error)
+{
+  struct stat st;
+  FontCacheEntry *e;
+  StampFont *f;
+
+  if (g_stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+    return stamp_font_load_file(path, error); /* reports the problem */
+  G_LOCK(font_cache);
+  if (font_cache == NULL)
+    font_cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, font_cache_entry_free);
+  e = g_hash_table_lookup(font_cache, path);
+  if (e != NULL && e->dev == st.st_dev && e->ino == st.st_ino && e->size == st.st_size &&
+      e->mtime.tv_sec == st.st_mtim.tv_sec && e->mtime.tv_nsec == st.st_mtim.tv_nsec) {
+    f = stamp_font_copy(e->font);
+    G_UNLOCK(font_cache);
+    return f;
+  }
+  G_UNLOCK(font_cache);
+
+  f = stamp_font_load_file(path, error);
+  if (f == NULL)
+    return NULL;
+  e = g_new0(FontCacheEntry, 1);
+  e->dev = st.st_dev;
+  e->ino = st.st_ino;
+  e->size = st.st_size;
+  e->mtime = st.st_mtim;
+  e->font = stamp_font_copy(f);
+  G_LOCK(font_cache);
+  if (g_hash_table_size(font_cache) >= FONT_CACHE_MAX)
+    g_hash_table_remove_all(font_cache);
+  g_hash_table_replace(font_cache, g_strdup(path), e);
+  G_UNLOCK(font_cache);
+  return f;
+}
+
+static StampFont *
+stamp_font_load_file(const char *path, GError **error)
 {
   g_autoptr(StampFont) f = g_new0(StampFont, 1);
   g_autoptr(GBytes) bytes = NULL;
@@ -842,6 +943,64 @@ stamp_font_load(const char *path, GError **error)
   return g_steal_pointer(&f);
 }
 
+/* The compressed subsets made lately, by font bytes and set of codes: stamps of one
+ * signer differ in a few digits at most, so most signatures reuse one (the subsetter
+ * and zlib were a tenth of a stamp).  A few entries, oldest dropped first. */
+typedef struct {
+  GBytes *font; /* identity of the font program (the cached font's bytes) */
+  gboolean used[256];
+  gsize program_len;
+  GBytes *zprogram;
+} SubsetEntry;
+
+#define SUBSET_CACHE_MAX 16
+G_LOCK_DEFINE_STATIC(subset_cache);
+static GQueue subset_cache = G_QUEUE_INIT; /* SubsetEntry*, newest first */
+
+static gboolean
+subset_cached(const StampFont *f, gsize *program_len, GBytes **zprogram)
+{
+  gboolean hit = FALSE;
+
+  G_LOCK(subset_cache);
+  for (GList *l = subset_cache.head; l != NULL; l = l->next) {
+    SubsetEntry *e = l->data;
+    if (e->font == f->ttf.bytes && memcmp(e->used, f->used, sizeof e->used) == 0) {
+      *program_len = e->program_len;
+      *zprogram = g_bytes_ref(e->zprogram);
+      hit = TRUE;
+      break;
+    }
+  }
+  G_UNLOCK(subset_cache);
+  return hit;
+}
+
+static void
+subset_entry_free(SubsetEntry *e)
+{
+  g_bytes_unref(e->font);
+  g_bytes_unref(e->zprogram);
+  g_free(e);
+}
+
+static void
+subset_remember(const StampFont *f, gsize program_len, GBytes *zprogram)
+{
+  SubsetEntry *e = g_new0(SubsetEntry, 1);
+
+  /* Holding the font bytes keeps the pointer from being reused by another font. */
+  e->font = g_bytes_ref(f->ttf.bytes);
+  memcpy(e->used, f->used, sizeof e->used);
+  e->program_len = program_len;
+  e->zprogram = g_bytes_ref(zprogram);
+  G_LOCK(subset_cache);
+  g_queue_push_head(&subset_cache, e);
+  while (g_queue_get_length(&subset_cache) > SUBSET_CACHE_MAX)
+    subset_entry_free(g_queue_pop_tail(&subset_cache));
+  G_UNLOCK(subset_cache);
+}
+
 static double
 text_width(const StampFont *f, const char *s, gsize n, double size)
 {
@@ -862,6 +1021,7 @@ stamp_font_emit(StampFont *f, SigObjSink *sink, GError **error)
   char tag[7];
   guint desc_num, file_num, tu_num;
   g_autoptr(GBytes) program = NULL, zprogram = NULL, ztu = NULL;
+  gsize program_len = 0;
   g_autoptr(GString) d = g_string_new(NULL);
   g_autoptr(GString) tu = g_string_new(NULL);
   double scale = 1000.0 / f->ttf.units_per_em;
@@ -878,10 +1038,15 @@ stamp_font_emit(StampFont *f, SigObjSink *sink, GError **error)
   }
   if (nchars == 0)
     return TRUE;
-  program = sig_font_subset(f->ttf.bytes, chars, nchars, error);
-  if (program == NULL ||
-      (zprogram = flate(g_bytes_get_data(program, NULL), g_bytes_get_size(program), error)) == NULL)
-    return FALSE;
+  if (!subset_cached(f, &program_len, &zprogram)) {
+    program = sig_font_subset(f->ttf.bytes, chars, nchars, error);
+    if (program == NULL ||
+        (zprogram = flate(g_bytes_get_data(program, NULL), g_bytes_get_size(program), error)) ==
+            NULL)
+      return FALSE;
+    program_len = g_bytes_get_size(program);
+    subset_remember(f, program_len, zprogram);
+  }
   /* Subset tag (ISO 32000-1, 9.6.4): six capitals, here a hash of the used codes so
    * that two different subsets in one file get different names. */
   for (guint i = 0; i < 6; i++) {
@@ -924,8 +1089,7 @@ stamp_font_emit(StampFont *f, SigObjSink *sink, GError **error)
     return FALSE;
 
   g_string_truncate(d, 0);
-  g_string_append_printf(d, "/Length1 %" G_GSIZE_FORMAT " /Filter /FlateDecode",
-                         g_bytes_get_size(program));
+  g_string_append_printf(d, "/Length1 %" G_GSIZE_FORMAT " /Filter /FlateDecode", program_len);
   if (!sink_emit_stream(sink, file_num, d->str, zprogram, error))
     return FALSE;
 

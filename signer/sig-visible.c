@@ -46,6 +46,34 @@ document_bytes(const SigAppearanceRequest *req, GError **error)
   return g_mapped_file_get_bytes(mf);
 }
 
+/* GTimeZone by identifier: g_time_zone_new_identifier() reads and parses the zone file
+ * each time, once per stamp.  Zones are immutable; a few are kept for the process. */
+static GTimeZone *
+time_zone_cached(const char *id)
+{
+  G_LOCK_DEFINE_STATIC(zones);
+  static GHashTable *zones; /* id -> GTimeZone* */
+  GTimeZone *tz;
+
+  G_LOCK(zones);
+  if (zones == NULL)
+    zones = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                  (GDestroyNotify)g_time_zone_unref);
+  tz = g_hash_table_lookup(zones, id);
+  if (tz != NULL) {
+    g_time_zone_ref(tz);
+  } else {
+    tz = g_time_zone_new_identifier(id);
+    if (tz != NULL) {
+      if (g_hash_table_size(zones) >= 8)
+        g_hash_table_remove_all(zones);
+      g_hash_table_insert(zones, g_strdup(id), g_time_zone_ref(tz));
+    }
+  }
+  G_UNLOCK(zones);
+  return tz;
+}
+
 gboolean
 sig_visible_build(SigObjSink *sink, const SigAppearanceRequest *req, SigAppearanceResult *out,
                   void *user_data, GError **error)
@@ -83,7 +111,7 @@ sig_visible_build(SigObjSink *sink, const SigAppearanceRequest *req, SigAppearan
   }
 
   if (req->timezone != NULL) {
-    tz = g_time_zone_new_identifier(req->timezone);
+    tz = time_zone_cached(req->timezone);
     if (tz == NULL) {
       g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT, "unknown time zone \"%s\"",
                   req->timezone);
