@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 #include <string.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
 
 typedef enum { K_STRING, K_UINT, K_U64, K_LIST, K_LISTEN } KeyType;
 
@@ -44,8 +46,125 @@ static const KeyDesc keys[] = {
     {"verify", "crls", K_LIST, OFF(crls), 0, TTE_LIMIT_CHAIN_MAX_CERTS},
     {"sign", "replay_max_age", K_UINT, OFF(replay_max_age_s), 0, 7 * 24 * 3600},
     {"sign", "replay_max_bytes", K_U64, OFF(replay_max_bytes), 0, G_GUINT64_CONSTANT(1) << 34},
+    {"sign", "key_idle_timeout", K_UINT, OFF(key_idle_timeout_s), 0, 86400},
     {"general", "time_zone", K_STRING, OFF(time_zone), 0, 0},
 };
+
+static void
+seal_config_free(gpointer p)
+{
+  ApiSealConfig *s = p;
+
+  g_free(s->name);
+  g_free(s->uri);
+  g_free(s->pin_file);
+  tte_secret_free(s->pin);
+  g_free(s->certificate);
+  g_free(s->display_name);
+  g_free(s->title);
+  g_free(s->organization);
+  g_free(s);
+}
+
+const ApiSealConfig *
+api_config_find_seal(const ApiConfig *cfg, const char *name)
+{
+  for (guint i = 0; name != NULL && i < cfg->seals->len; i++) {
+    const ApiSealConfig *s = g_ptr_array_index(cfg->seals, i);
+    if (strcmp(s->name, name) == 0)
+      return s;
+  }
+  return NULL;
+}
+
+#define API_SEALS_MAX 64u
+#define API_SEAL_NAME_MAX 32u
+
+/* The seal's PIN file: a regular file not readable or writable by others (it is a
+ * secret the service holds), read into locked memory. */
+static TteSecret *
+read_seal_pin(const char *path, GError **error)
+{
+  struct stat st;
+
+  if (g_stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_PIN_INVALID, "pin_file %s is not a readable file",
+                path);
+    return NULL;
+  }
+  if ((st.st_mode & (S_IROTH | S_IWOTH)) != 0) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_PIN_INVALID,
+                "pin_file %s is readable or writable by others (chmod o-rw)", path);
+    return NULL;
+  }
+  return tte_secret_new_from_file(path, error);
+}
+
+/* [seal.NAME] */
+static gboolean
+load_seal(ApiConfig *c, GKeyFile *kf, const char *group, GError **error)
+{
+  static const char *const known[] = {"uri",  "pin_file", "certificate",
+                                      "name", "title",    "organization"};
+  const char *name = group + strlen("seal.");
+  g_autoptr(GPtrArray) tmp = g_ptr_array_new_with_free_func(seal_config_free);
+  g_auto(GStrv) names = g_key_file_get_keys(kf, group, NULL, NULL);
+  ApiSealConfig *s;
+  gsize n = strlen(name);
+
+  if (n == 0 || n > API_SEAL_NAME_MAX ||
+      strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != n) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT,
+                "[%s]: the seal name must be 1-%u characters of a-z, 0-9 and -", group,
+                API_SEAL_NAME_MAX);
+    return FALSE;
+  }
+  if (c->seals->len >= API_SEALS_MAX) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_LIMIT, "more than %u seals", API_SEALS_MAX);
+    return FALSE;
+  }
+  for (gsize k = 0; names != NULL && names[k] != NULL; k++) {
+    gboolean ok = FALSE;
+    for (gsize i = 0; i < G_N_ELEMENTS(known); i++)
+      ok = ok || strcmp(names[k], known[i]) == 0;
+    if (!ok) {
+      g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT, "unknown key [%s] %s", group,
+                  names[k]);
+      return FALSE;
+    }
+  }
+  s = g_new0(ApiSealConfig, 1);
+  g_ptr_array_add(tmp, s);
+  s->name = g_strdup(name);
+#define SEAL_STR(field, key)                                                                       \
+  do {                                                                                             \
+    g_autofree char *v_ = g_key_file_get_string(kf, group, key, NULL);                             \
+    s->field = (v_ != NULL && *v_ != '\0') ? g_strdup(v_) : NULL;                                  \
+  } while (0)
+  SEAL_STR(uri, "uri");
+  SEAL_STR(pin_file, "pin_file");
+  SEAL_STR(certificate, "certificate");
+  SEAL_STR(display_name, "name");
+  SEAL_STR(title, "title");
+  SEAL_STR(organization, "organization");
+#undef SEAL_STR
+  if (s->uri == NULL || s->pin_file == NULL || s->display_name == NULL) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT, "[%s] needs uri, pin_file and name",
+                group);
+    return FALSE;
+  }
+  if (api_config_find_seal(c, s->name) != NULL) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT, "[%s] appears twice", group);
+    return FALSE;
+  }
+  s->pin = read_seal_pin(s->pin_file, error);
+  if (s->pin == NULL) {
+    g_prefix_error(error, "[%s]: ", group);
+    return FALSE;
+  }
+  g_ptr_array_add(c->seals, g_ptr_array_steal_index(tmp, 0));
+  return TRUE;
+}
 
 ApiConfig *
 api_config_new_default(void)
@@ -72,7 +191,9 @@ api_config_new_default(void)
   c->crls = g_new0(char *, 1);
   c->replay_max_age_s = 24 * 3600;
   c->replay_max_bytes = G_GUINT64_CONSTANT(256) << 20;
+  c->key_idle_timeout_s = 900;
   c->time_zone = g_strdup("Asia/Jakarta");
+  c->seals = g_ptr_array_new_with_free_func(seal_config_free);
   return c;
 }
 
@@ -93,6 +214,7 @@ api_config_free(ApiConfig *c)
   g_free(c->base_url);
   g_strfreev(c->crls);
   g_free(c->time_zone);
+  g_ptr_array_unref(c->seals);
   g_free(c);
 }
 
@@ -210,7 +332,16 @@ api_config_load(const char *path, GError **error)
   }
   groups = g_key_file_get_groups(kf, NULL);
   for (gsize g = 0; groups[g] != NULL; g++) {
-    g_auto(GStrv) names = g_key_file_get_keys(kf, groups[g], NULL, NULL);
+    g_auto(GStrv) names = NULL;
+
+    if (g_str_has_prefix(groups[g], "seal.")) {
+      if (!load_seal(c, kf, groups[g], error)) {
+        g_prefix_error(error, "%s: ", path);
+        return NULL;
+      }
+      continue;
+    }
+    names = g_key_file_get_keys(kf, groups[g], NULL, NULL);
 
     for (gsize k = 0; names != NULL && names[k] != NULL; k++) {
       const KeyDesc *d = find_key(groups[g], names[k]);

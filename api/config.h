@@ -8,7 +8,22 @@
 
 #include <glib.h>
 
+#include "tte-secret.h"
+
 G_BEGIN_DECLS
+
+/* An organisation's electronic seal ([seal.NAME]): a key on a token whose PIN the
+ * service holds, used only by POST /api/v1/seal with a token issued for the seal. */
+typedef struct {
+  char *name;         /* NAME of the group: [a-z0-9-]{1,32} */
+  char *uri;          /* PKCS#11 URI of the key */
+  char *pin_file;     /* where the PIN was read from (the PIN itself: @pin) */
+  TteSecret *pin;     /* read at load time, locked memory, never logged */
+  char *certificate;  /* PEM file: the seal certificate, then its issuers; NULL = the token's */
+  char *display_name; /* the stamp's name line (the agency) */
+  char *title;        /* the stamp's title line; NULL = none */
+  char *organization; /* NULL = none */
+} ApiSealConfig;
 
 typedef struct {
   /* [server] */
@@ -43,10 +58,17 @@ typedef struct {
   /* [sign] */
   guint replay_max_age_s;   /* keep signed bytes for Idempotency-Key replays this long */
   guint64 replay_max_bytes; /* total bytes kept for replays */
+  guint key_idle_timeout_s; /* open keys unused this long are closed; 0 = never kept open */
 
   /* [general] */
   char *time_zone; /* IANA name for human-facing times */
+
+  /* [seal.NAME] groups, in file order */
+  GPtrArray *seals; /* ApiSealConfig*, never NULL */
 } ApiConfig;
+
+/* The seal called @name, or NULL. */
+const ApiSealConfig *api_config_find_seal(const ApiConfig *cfg, const char *name);
 
 /* Defaults for every key (see docs/config.md).  Never fails. */
 ApiConfig *api_config_new_default(void);

@@ -1,10 +1,16 @@
-/* keycache.c — module, certificates and active-key lookup for the signing endpoints. */
+/* keycache.c — module, certificates, active keys and open (logged-in) keys for the
+ * signing endpoints; see keycache.h for what is kept and why sole control still holds. */
 #include "keycache.h"
 
 #include "tte-error.h"
 #include "tte-p11.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <string.h>
+
+#define PIN_MAC_LEN 32
 
 static const double sign_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 #define N_SIGN_BUCKETS G_N_ELEMENTS(sign_buckets)
@@ -23,13 +29,32 @@ typedef struct {
   gboolean writer;
 } FairLock;
 
+/* A key opened with its passphrase and kept logged in.  @mac is HMAC-SHA256 of that
+ * passphrase under the cache's random key: it proves a later passphrase without the
+ * token and is worthless outside this process.  Wiped when the entry goes. */
+typedef struct {
+  char *owner;        /* signer id, or "seal:NAME" */
+  TteSigningKey *p11; /* the token key (pkcs11/), for tte_p11_signing_key_try_pin */
+  TteSigningKey *sk;  /* what requests sign with (the token-lock wrapper over @p11) */
+  guint8 mac[PIN_MAC_LEN];
+  gint64 last_used; /* monotonic */
+  gboolean opening; /* a request is opening it; others wait on the cache's cond */
+  gboolean stale;   /* evicted while opening: dropped once the open returns */
+} OpenKey;
+
 struct ApiKeyCache {
   const ApiConfig *cfg;
   ApiStore *store;
   GMutex lock;
+  GCond cond; /* an OpenKey stopped opening; the sweeper's timer */
   TteP11Module *module;
   GHashTable *certs;  /* key id -> CertEntry* */
   GHashTable *active; /* signer id -> ApiKey* */
+  GHashTable *open;   /* key id -> OpenKey* */
+  TteSecret *mac_key; /* random per process, for OpenKey.mac */
+  gint64 idle_us;     /* [sign] key_idle_timeout; 0 = keys are not kept open */
+  GThread *sweeper;
+  gboolean stopping;
   /* metrics */
   guint64 buckets[N_SIGN_BUCKETS];
   guint64 count;
@@ -49,6 +74,18 @@ cert_entry_free(gpointer p)
 }
 
 static void
+open_key_free(gpointer p)
+{
+  OpenKey *e = p;
+
+  OPENSSL_cleanse(e->mac, sizeof e->mac);
+  tte_signing_key_unref(e->sk);
+  tte_signing_key_unref(e->p11);
+  g_free(e->owner);
+  g_free(e);
+}
+
+static void
 rwlock_free(gpointer p)
 {
   FairLock *f = p;
@@ -58,18 +95,64 @@ rwlock_free(gpointer p)
   g_free(f);
 }
 
+/* Every live cache, for api_keycache_signer_changed(). */
+G_LOCK_DEFINE_STATIC(registry);
+static GSList *registry;
+
+/* Drop open keys idle for longer than [sign] key_idle_timeout even when no request
+ * comes: a key must not stay logged in overnight because nobody signed. */
+static gpointer
+sweeper_main(gpointer data)
+{
+  ApiKeyCache *kc = data;
+  gint64 period = CLAMP(kc->idle_us / 4, G_USEC_PER_SEC, 30 * G_USEC_PER_SEC);
+
+  g_mutex_lock(&kc->lock);
+  while (!kc->stopping) {
+    GHashTableIter it;
+    gpointer v;
+    gint64 now = g_get_monotonic_time();
+
+    g_hash_table_iter_init(&it, kc->open);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+      OpenKey *e = v;
+      if (!e->opening && now - e->last_used > kc->idle_us)
+        g_hash_table_iter_remove(&it);
+    }
+    g_cond_wait_until(&kc->cond, &kc->lock, now + period);
+  }
+  g_mutex_unlock(&kc->lock);
+  return NULL;
+}
+
 ApiKeyCache *
 api_keycache_new(const ApiConfig *cfg, ApiStore *store)
 {
   ApiKeyCache *kc = g_new0(ApiKeyCache, 1);
+  guint8 k[32];
 
   kc->cfg = cfg;
   kc->store = store;
   g_mutex_init(&kc->lock);
+  g_cond_init(&kc->cond);
   kc->certs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, cert_entry_free);
   kc->active = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)api_key_free);
+  kc->open = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, open_key_free);
   kc->errors = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
   kc->token_locks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, rwlock_free);
+  kc->idle_us = (gint64)cfg->key_idle_timeout_s * G_USEC_PER_SEC;
+  /* Without random bytes or locked memory nothing is kept open: every request opens its
+   * key, as with key_idle_timeout = 0. */
+  if (kc->idle_us > 0 && RAND_priv_bytes(k, sizeof k) == 1)
+    kc->mac_key = tte_secret_new((const char *)k, sizeof k, NULL);
+  OPENSSL_cleanse(k, sizeof k);
+  if (kc->mac_key == NULL)
+    kc->idle_us = 0;
+  if (kc->idle_us > 0)
+    kc->sweeper = g_thread_new("tte-keycache", sweeper_main, kc);
+  G_LOCK(registry);
+  registry = g_slist_prepend(registry, kc);
+  G_UNLOCK(registry);
   return kc;
 }
 
@@ -78,6 +161,19 @@ api_keycache_free(ApiKeyCache *kc)
 {
   if (kc == NULL)
     return;
+  G_LOCK(registry);
+  registry = g_slist_remove(registry, kc);
+  G_UNLOCK(registry);
+  if (kc->sweeper != NULL) {
+    g_mutex_lock(&kc->lock);
+    kc->stopping = TRUE;
+    g_cond_broadcast(&kc->cond);
+    g_mutex_unlock(&kc->lock);
+    g_thread_join(kc->sweeper);
+  }
+  g_hash_table_unref(kc->open);
+  tte_secret_free(kc->mac_key);
+  g_cond_clear(&kc->cond);
   g_hash_table_unref(kc->certs);
   g_hash_table_unref(kc->active);
   g_hash_table_unref(kc->errors);
@@ -108,12 +204,74 @@ api_keycache_module(ApiKeyCache *kc, GError **error)
   return tte_p11_module_ref(kc->module);
 }
 
+/* Remove the open keys of @owner (all when NULL).  Call with kc->lock. */
+static void
+evict_owner_locked(ApiKeyCache *kc, const char *owner)
+{
+  GHashTableIter it;
+  gpointer v;
+
+  g_hash_table_iter_init(&it, kc->open);
+  while (g_hash_table_iter_next(&it, NULL, &v)) {
+    OpenKey *e = v;
+    if (owner != NULL && g_strcmp0(e->owner, owner) != 0)
+      continue;
+    if (e->opening)
+      e->stale = TRUE;
+    else
+      g_hash_table_iter_remove(&it);
+  }
+}
+
 void
 api_keycache_invalidate(ApiKeyCache *kc, const char *signer_id)
 {
   g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
 
   g_hash_table_remove(kc->active, signer_id);
+  evict_owner_locked(kc, signer_id);
+}
+
+void
+api_keycache_signer_changed(const char *signer_id)
+{
+  G_LOCK(registry);
+  for (GSList *l = registry; l != NULL; l = l->next)
+    api_keycache_invalidate(l->data, signer_id);
+  G_UNLOCK(registry);
+}
+
+guint
+api_keycache_open_count(ApiKeyCache *kc)
+{
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+  GHashTableIter it;
+  gpointer v;
+  guint n = 0;
+
+  g_hash_table_iter_init(&it, kc->open);
+  while (g_hash_table_iter_next(&it, NULL, &v))
+    n += !((OpenKey *)v)->opening;
+  return n;
+}
+
+void
+api_keycache_key_failed(ApiKeyCache *kc, TteSigningKey *sk, const GError *error)
+{
+  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+  GHashTableIter it;
+  gpointer v;
+
+  /* Only the token's own failures: a damaged PDF says nothing about the key. */
+  if (error == NULL || error->domain != TTE_ERROR || error->code < TTE_ERROR_MODULE_NOT_ALLOWED ||
+      error->code > TTE_ERROR_CERT_MISMATCH)
+    return;
+  g_hash_table_iter_init(&it, kc->open);
+  while (g_hash_table_iter_next(&it, NULL, &v)) {
+    OpenKey *e = v;
+    if (e->sk == sk && !e->opening)
+      g_hash_table_iter_remove(&it);
+  }
 }
 
 static ApiKey *
@@ -303,9 +461,11 @@ static const TteSigningKeyClass locked_key_class = {
     .finalize = locked_finalize,
 };
 
-TteSigningKey *
-api_keycache_open_uri(ApiKeyCache *kc, const char *uri, TteSecret *pin, X509 *cert,
-                      TteX509Stack *chain, GError **error)
+/* Open the token key and wrap it; *@p11_out (may be NULL) gets a reference to the token
+ * key itself. */
+static TteSigningKey *
+open_uri(ApiKeyCache *kc, const char *uri, TteSecret *pin, X509 *cert, TteX509Stack *chain,
+         TteSigningKey **p11_out, GError **error)
 {
   g_autoptr(TteP11Module) m = api_keycache_module(kc, error);
   TteSigningKey *k;
@@ -334,7 +494,112 @@ api_keycache_open_uri(ApiKeyCache *kc, const char *uri, TteSecret *pin, X509 *ce
   }
   lk->inner = k;
   lk->lock = f;
+  if (p11_out != NULL)
+    *p11_out = tte_signing_key_ref(k);
   return &lk->base;
+}
+
+TteSigningKey *
+api_keycache_open_uri(ApiKeyCache *kc, const char *uri, TteSecret *pin, X509 *cert,
+                      TteX509Stack *chain, GError **error)
+{
+  return open_uri(kc, uri, pin, cert, chain, NULL, error);
+}
+
+static gboolean
+pin_mac(ApiKeyCache *kc, TteSecret *pin, guint8 out[PIN_MAC_LEN])
+{
+  size_t len = 0;
+
+  return EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, tte_secret_get(kc->mac_key),
+                   tte_secret_len(kc->mac_key), (const unsigned char *)tte_secret_get(pin),
+                   tte_secret_len(pin), out, PIN_MAC_LEN, &len) != NULL &&
+         len == PIN_MAC_LEN;
+}
+
+TteSigningKey *
+api_keycache_open_owned(ApiKeyCache *kc, const char *owner, const char *key_id, const char *uri,
+                        X509 *cert, TteX509Stack *chain, TteSecret *pin, GError **error)
+{
+  guint8 mac[PIN_MAC_LEN];
+  TteSigningKey *sk = NULL, *p11 = NULL;
+  OpenKey *e;
+
+  if (kc->idle_us == 0)
+    return open_uri(kc, uri, pin, cert, chain, NULL, error);
+  if (!pin_mac(kc, pin, mac)) {
+    tte_set_error_openssl(error, TTE_ERROR_CRYPTO, "cannot hash the passphrase");
+    return NULL;
+  }
+  g_mutex_lock(&kc->lock);
+  for (;;) {
+    gint64 now = g_get_monotonic_time();
+    TteSigningKey *seen;
+    gboolean still_open = TRUE, accepted;
+
+    e = g_hash_table_lookup(kc->open, key_id);
+    if (e != NULL && e->opening) {
+      /* One open per key at a time: the others wait and compare with its result. */
+      g_cond_wait(&kc->cond, &kc->lock);
+      continue;
+    }
+    if (e != NULL && now - e->last_used > kc->idle_us) {
+      g_hash_table_remove(kc->open, key_id);
+      e = NULL;
+    }
+    if (e == NULL)
+      break;
+    if (CRYPTO_memcmp(mac, e->mac, sizeof mac) == 0) {
+      e->last_used = now;
+      sk = tte_signing_key_ref(e->sk);
+      g_mutex_unlock(&kc->lock);
+      OPENSSL_cleanse(mac, sizeof mac);
+      return sk;
+    }
+    /* Not the passphrase the key was opened with.  The token decides, not our hash: the
+     * passphrase goes to C_Login, so a wrong one counts against the token's retry counter
+     * as it would without the cache (and a PIN changed on the token is noticed). */
+    p11 = tte_signing_key_ref(e->p11);
+    seen = e->sk;
+    g_mutex_unlock(&kc->lock);
+    accepted = tte_p11_signing_key_try_pin(p11, pin, &still_open, error);
+    g_clear_pointer(&p11, tte_signing_key_unref);
+    g_mutex_lock(&kc->lock);
+    e = g_hash_table_lookup(kc->open, key_id);
+    if (e != NULL && e->sk == seen && (accepted || !still_open))
+      g_hash_table_remove(kc->open, key_id);
+    if (!accepted) {
+      g_mutex_unlock(&kc->lock);
+      OPENSSL_cleanse(mac, sizeof mac);
+      api_keycache_note_error(kc, error ? *error : NULL);
+      return NULL;
+    }
+    /* Accepted: the token's PIN was changed.  Open the key anew with it. */
+  }
+  e = g_new0(OpenKey, 1);
+  e->owner = g_strdup(owner);
+  e->opening = TRUE;
+  g_hash_table_replace(kc->open, g_strdup(key_id), e);
+  g_mutex_unlock(&kc->lock);
+
+  sk = open_uri(kc, uri, pin, cert, chain, &p11, error);
+
+  g_mutex_lock(&kc->lock);
+  if (sk != NULL && !e->stale) {
+    e->p11 = g_steal_pointer(&p11);
+    e->sk = tte_signing_key_ref(sk);
+    memcpy(e->mac, mac, sizeof mac);
+    e->last_used = g_get_monotonic_time();
+    e->opening = FALSE;
+  } else {
+    /* The placeholder is still ours: nobody removes an entry that is opening. */
+    g_hash_table_remove(kc->open, key_id);
+  }
+  g_cond_broadcast(&kc->cond);
+  g_mutex_unlock(&kc->lock);
+  tte_signing_key_unref(p11);
+  OPENSSL_cleanse(mac, sizeof mac);
+  return sk;
 }
 
 TteSigningKey *
@@ -345,7 +610,71 @@ api_keycache_open(ApiKeyCache *kc, const ApiKey *key, TteSecret *pin, GError **e
 
   if (!certs_for(kc, key, &cert, &chain, error))
     return NULL;
-  return api_keycache_open_uri(kc, key->pkcs11_uri, pin, cert, chain, error);
+  return api_keycache_open_owned(kc, key->signer_id, key->id, key->pkcs11_uri, cert, chain, pin,
+                                 error);
+}
+
+TteSigningKey *
+api_keycache_open_seal(ApiKeyCache *kc, const ApiSealConfig *seal, GError **error)
+{
+  g_autofree char *id = g_strconcat("seal:", seal->name, NULL);
+  g_autoptr(X509) cert = NULL;
+  g_autoptr(TteX509Stack) chain = NULL;
+
+  if (seal->certificate != NULL) {
+    CertEntry *e;
+    {
+      g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+      e = g_hash_table_lookup(kc->certs, id);
+      if (e != NULL) {
+        X509_up_ref(e->cert);
+        cert = e->cert;
+        chain = X509_chain_up_ref(e->chain);
+      }
+    }
+    if (cert == NULL) {
+      g_autofree char *pem = NULL;
+      g_autoptr(GError) local = NULL;
+      g_autoptr(TteX509Stack) all = NULL;
+      gsize len = 0;
+      CertEntry *ne;
+
+      if (!g_file_get_contents(seal->certificate, &pem, &len, &local) ||
+          (all = tte_x509_load_mem(pem, len, "seal certificate", &local)) == NULL ||
+          sk_X509_num(all) < 1) {
+        g_set_error(error, TTE_ERROR, TTE_ERROR_CERT_NOT_FOUND, "seal %s: certificate %s: %s",
+                    seal->name, seal->certificate, local ? local->message : "empty");
+        return NULL;
+      }
+      ne = g_new0(CertEntry, 1);
+      ne->cert = sk_X509_shift(all);
+      ne->chain = g_steal_pointer(&all);
+      X509_up_ref(ne->cert);
+      cert = ne->cert;
+      chain = X509_chain_up_ref(ne->chain);
+      g_mutex_lock(&kc->lock);
+      g_hash_table_replace(kc->certs, g_strdup(id), ne);
+      g_mutex_unlock(&kc->lock);
+    }
+  }
+  /* The PIN is the service's own (read from pin_file at start); the open key stays
+   * open like a signer's and is matched by the same keyed hash. */
+  return api_keycache_open_owned(kc, id, id, seal->uri, cert, chain, seal->pin, error);
+}
+
+TteSigningKey *
+api_keycache_open_active(ApiKeyCache *kc, ApiStore *store, const char *signer_id, TteSecret **pin,
+                         ApiKey **key_out, GError **error)
+{
+  g_autoptr(ApiKey) key = api_keycache_active_key(kc, store, signer_id, error);
+  TteSigningKey *sk = NULL;
+
+  if (key != NULL)
+    sk = api_keycache_open(kc, key, *pin, error);
+  g_clear_pointer(pin, tte_secret_free);
+  if (sk != NULL && key_out != NULL)
+    *key_out = g_steal_pointer(&key);
+  return sk;
 }
 
 void
@@ -403,6 +732,18 @@ render_metrics(gpointer data)
                          "tte_sign_duration_seconds_sum %s\n"
                          "tte_sign_duration_seconds_count %" G_GUINT64_FORMAT "\n",
                          kc->count, num, kc->count);
+  {
+    GHashTableIter it;
+    gpointer v;
+    guint n = 0;
+    g_hash_table_iter_init(&it, kc->open);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+      n += !((OpenKey *)v)->opening;
+    g_string_append_printf(out,
+                           "# HELP tte_keys_open Keys kept open (logged in) by the key cache.\n"
+                           "# TYPE tte_keys_open gauge\ntte_keys_open %u\n",
+                           n);
+  }
   g_string_append(out, "# HELP tte_token_errors_total Failures of the PKCS#11 layer by code.\n"
                        "# TYPE tte_token_errors_total counter\n");
   codes = g_list_sort(g_hash_table_get_keys(kc->errors), (GCompareFunc)strcmp);
@@ -431,6 +772,14 @@ ready_check(gpointer data, GError **error)
   keys = kc->store->ops->key_list(kc->store, NULL, error);
   if (keys == NULL)
     return FALSE;
+  /* The seals' tokens too: a seal key is used like an active one. */
+  for (guint i = 0; i < kc->cfg->seals->len; i++) {
+    const ApiSealConfig *seal = g_ptr_array_index(kc->cfg->seals, i);
+    ApiKey *k = g_new0(ApiKey, 1);
+    k->pkcs11_uri = g_strdup(seal->uri);
+    k->state = g_strdup("active");
+    g_ptr_array_add(keys, k);
+  }
   for (guint i = 0; i < keys->len; i++) {
     const ApiKey *k = g_ptr_array_index(keys, i);
     g_autoptr(TteP11Uri) u = NULL;

@@ -62,6 +62,11 @@ static const Op ops[] = {
      R_SIGNER, B_SIGN, "201", "application/pdf", FALSE, "sign"},
     {"POST", "/api/v1/sign/batch", "Sign several PDFs with one passphrase; per-file results",
      R_SIGNER, B_SIGN, "200", JSON_T, FALSE, "sign"},
+    {"POST", "/api/v1/seal",
+     "Seal a PDF with the organisation seal of the calling token (a seal token, issued with "
+     "role 'seal'; the service holds the seal's PIN, so no passphrase; same body forms, options "
+     "and Idempotency-Key as /api/v1/sign; signer tokens get 403)",
+     R_SIGNER, B_SIGN, "201", "application/pdf", FALSE, "sign"},
     {"POST", "/api/v1/verify", "Verify the signatures of a PDF (the tte verify --json report)",
      R_ANY, B_UPLOAD, "200", JSON_T, FALSE, "verify"},
     {"GET", "/api/v1/admin/signers/{id}/keys", "List a signer's keys", R_ADMIN, B_NONE, "200",

@@ -190,6 +190,17 @@ bsre_sign(ApiRequest *req, gpointer user_data, GError **error)
 
   if (!api_refuse_secret_in_query(req, error))
     return NULL;
+  {
+    /* A seal's token only seals (routes-svc.h), refused before the body is read. */
+    g_autoptr(ApiSigner) me = store->ops->signer_get(store, who->signer_id, error);
+    if (me == NULL)
+      return NULL;
+    if (api_signer_is_seal(me)) {
+      g_set_error_literal(error, API_ERROR, API_ERROR_FORBIDDEN,
+                          "a seal's API token may only seal (POST /api/v1/seal)");
+      return NULL;
+    }
+  }
   body = api_request_json(req, error);
   if (body == NULL)
     return NULL;
@@ -247,11 +258,7 @@ bsre_sign(ApiRequest *req, gpointer user_data, GError **error)
   pin = tte_secret_new(json_string_value(pass), json_string_length(pass), error);
   if (pin == NULL)
     goto out;
-  key = api_keycache_active_key(ctx->kc, store, signer->id, error);
-  if (key == NULL)
-    goto out;
-  sk = api_keycache_open(ctx->kc, key, pin, error);
-  g_clear_pointer(&pin, tte_secret_free);
+  sk = api_keycache_open_active(ctx->kc, store, signer->id, &pin, &key, error);
   if (sk == NULL)
     goto out;
   out_files = json_array();
@@ -266,7 +273,8 @@ bsre_sign(ApiRequest *req, gpointer user_data, GError **error)
     g_autofree char *b64 = NULL;
 
     job.pdf = g_ptr_array_index(pdfs, k);
-    d = api_sign_and_record(req, ctx->kc, signer, key, sk, &job, NULL, NULL, &signed_pdf, error);
+    d = api_sign_and_record(req, ctx->kc, signer, key, NULL, sk, &job, NULL, NULL, &signed_pdf,
+                            error);
     job.pdf = NULL;
     if (d == NULL) {
       json_decref(out_files);

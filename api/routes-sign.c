@@ -2,7 +2,8 @@
  *
  * Order of a signature, and why:
  *   1. everything about the request is validated before the token is touched;
- *   2. the key is opened with the passphrase of THIS request (sole control);
+ *   2. the key is opened with the passphrase of THIS request (sole control; a key kept
+ *      open by the cache is used only when this passphrase is the one that opened it);
  *   3. the document id is drawn before signing, because the stamp's QR code carries it;
  *   4. with an Idempotency-Key, the signed bytes are kept (table `replay`) before the
  *      record, so a record always has its copy for a retry;
@@ -266,8 +267,9 @@ job_options(OptSource *src, ApiSignJob *job, GError **error)
   }
   if (rect != NULL) {
     if (!sig_parse_rect(rect, job->rect)) {
-      g_set_error_literal(error, API_ERROR, API_ERROR_BAD_REQUEST,
-                          "rect must be X,Y,WIDTH,HEIGHT in points from the lower left of the page");
+      g_set_error_literal(
+          error, API_ERROR, API_ERROR_BAD_REQUEST,
+          "rect must be X,Y,WIDTH,HEIGHT in points from the lower left of the page");
       return FALSE;
     }
     job->have_rect = TRUE;
@@ -374,8 +376,9 @@ write_temp_image(GBytes *image, char **path_out, GError **error)
 
 ApiDocument *
 api_sign_and_record(ApiRequest *req, ApiKeyCache *kc, const ApiSigner *signer, const ApiKey *key,
-                    TteSigningKey *sk, const ApiSignJob *job, const char *idempotency_key,
-                    const char *request_hash, GBytes **out, GError **error)
+                    const char *seal, TteSigningKey *sk, const ApiSignJob *job,
+                    const char *idempotency_key, const char *request_hash, GBytes **out,
+                    GError **error)
 {
   const ApiConfig *cfg = api_request_config(req);
   ApiStore *store = api_request_store(req);
@@ -429,22 +432,29 @@ api_sign_and_record(ApiRequest *req, ApiKeyCache *kc, const ApiSigner *signer, c
   if (signed_pdf == NULL) {
     if (error != NULL && *error != NULL && (*error)->domain == TTE_ERROR &&
         ((*error)->code >= TTE_ERROR_MODULE_NOT_ALLOWED &&
-         (*error)->code <= TTE_ERROR_CERT_MISMATCH))
+         (*error)->code <= TTE_ERROR_CERT_MISMATCH)) {
       api_keycache_note_error(kc, *error);
+      /* The token failed: the next request opens the key again (token reinserted). */
+      api_keycache_key_failed(kc, sk, *error);
+    }
     sig_result_clear(&res);
     return NULL;
   }
   api_keycache_note_sign(kc, (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
 
   d->signer_id = g_strdup(signer->id);
-  d->key_id = g_strdup(key->id);
+  d->key_id = key != NULL ? g_strdup(key->id) : NULL; /* a seal's key is not in the table */
   d->signed_at = g_get_real_time();
   d->sha256 = g_strdup(res.document_sha256);
   d->status = g_strdup("valid");
   d->idempotency_key = g_strdup(idempotency_key);
   d->request_hash = g_strdup(request_hash);
-  details = json_pack("{s:s, s:s, s:s, s:I, s:i}", "sha256", d->sha256, "signer", signer->id, "key",
-                      key->id, "size", (json_int_t)res.size, "signature", (int)res.signature_count);
+  details = json_pack("{s:s, s:s, s:I, s:i}", "sha256", d->sha256, "signer", signer->id, "size",
+                      (json_int_t)res.size, "signature", (int)res.signature_count);
+  if (key != NULL)
+    json_object_set_new(details, "key", json_string(key->id));
+  if (seal != NULL)
+    json_object_set_new(details, "seal", json_string(seal));
   if (res.field_name != NULL)
     json_object_set_new(details, "field", json_string(res.field_name));
   if (idempotency_key != NULL)
@@ -461,7 +471,8 @@ api_sign_and_record(ApiRequest *req, ApiKeyCache *kc, const ApiSigner *signer, c
 
   /* 5. Record and audit in one transaction (the same as api_document_record, but with
    * the id drawn before signing). */
-  audit = api_audit_entry_new(actor, "document.sign", d->id, details);
+  audit =
+      api_audit_entry_new(actor, seal != NULL ? "document.seal" : "document.sign", d->id, details);
   audit->time = d->signed_at;
   if (!store->ops->document_insert(store, d, audit, error))
     return NULL;
@@ -569,7 +580,11 @@ static gboolean
 read_sign_request(ApiRequest *req, ApiSignJob *job, TteSecret **pin, OptSource *src,
                   json_t **json_keep, GPtrArray **parts_keep, GError **error)
 {
+  TteSecret *no_pin = NULL; /* @pin == NULL: a seal request, where a passphrase is refused */
   const char *ctype = api_request_header(req, "Content-Type");
+
+  if (pin == NULL)
+    pin = &no_pin;
   g_autofree char *boundary = api_multipart_boundary(ctype);
   g_autoptr(GBytes) body = NULL;
 
@@ -639,15 +654,36 @@ read_sign_request(ApiRequest *req, ApiSignJob *job, TteSecret **pin, OptSource *
                         "send application/pdf, multipart/form-data or application/json");
     return FALSE;
   }
-  if (*pin == NULL)
+  if (pin == &no_pin) {
+    /* A seal's PIN is the service's: a passphrase here is a client mistake (and a secret
+     * it should not be sending).  "None given" is the PIN_INVALID of take_passphrase. */
+    gboolean none = no_pin == NULL && error != NULL && *error != NULL &&
+                    g_error_matches(*error, TTE_ERROR, TTE_ERROR_PIN_INVALID);
+    g_clear_pointer(&no_pin, tte_secret_free);
+    g_clear_error(error);
+    if (!none) {
+      g_set_error_literal(error, API_ERROR, API_ERROR_BAD_REQUEST,
+                          "a seal request carries no passphrase");
+      return FALSE;
+    }
+  } else if (*pin == NULL) {
     return FALSE;
+  }
   return job_options(src, job, error);
 }
 
-static ApiResponse *
-handle_sign(ApiRequest *req, gpointer user_data, GError **error)
+gboolean
+api_signer_is_seal(const ApiSigner *signer)
 {
-  SignCtx *ctx = user_data;
+  return signer != NULL && g_str_has_prefix(signer->identifier, API_SEAL_IDENTIFIER_PREFIX);
+}
+
+/* POST /api/v1/sign (@seal_mode FALSE) and POST /api/v1/seal (TRUE): the same body forms,
+ * options, idempotency and recording; a signer's key with their passphrase, or a seal's
+ * key with the PIN the service holds. */
+static ApiResponse *
+sign_or_seal(ApiRequest *req, SignCtx *ctx, gboolean seal_mode, GError **error)
+{
   ApiStore *store = api_request_store(req);
   const ApiPrincipal *who = api_request_principal(req);
   const char *idem = api_request_header(req, "Idempotency-Key");
@@ -661,6 +697,7 @@ handle_sign(ApiRequest *req, gpointer user_data, GError **error)
   g_autoptr(ApiDocument) d = NULL;
   g_autoptr(GBytes) out = NULL;
   g_autofree char *req_hash = NULL;
+  const ApiSealConfig *seal = NULL;
   OptSource src = {.scratch = scratch};
   ApiSignJob job = {0};
   ApiResponse *resp = NULL;
@@ -672,7 +709,28 @@ handle_sign(ApiRequest *req, gpointer user_data, GError **error)
                 API_IDEMPOTENCY_KEY_MAX);
     return NULL;
   }
-  if (!read_sign_request(req, &job, &pin, &src, &json, &parts, error))
+  /* Who may do what, before the body is parsed: a seal's token only seals, a person's
+   * token only signs (the role check already kept admins and the public out). */
+  signer = store->ops->signer_get(store, who->signer_id, error);
+  if (signer == NULL)
+    return NULL;
+  if (api_signer_is_seal(signer) != seal_mode) {
+    g_set_error_literal(error, API_ERROR, API_ERROR_FORBIDDEN,
+                        seal_mode ? "this API token is not authorised for a seal"
+                                  : "a seal's API token may only seal (POST /api/v1/seal)");
+    return NULL;
+  }
+  if (seal_mode) {
+    seal = api_config_find_seal(api_request_config(req),
+                                signer->identifier + strlen(API_SEAL_IDENTIFIER_PREFIX));
+    if (seal == NULL) {
+      g_set_error(error, API_ERROR, API_ERROR_FORBIDDEN,
+                  "the seal of this API token (%s) is not configured",
+                  signer->identifier + strlen(API_SEAL_IDENTIFIER_PREFIX));
+      return NULL;
+    }
+  }
+  if (!read_sign_request(req, &job, seal_mode ? NULL : &pin, &src, &json, &parts, error))
     goto out;
   req_hash = api_sign_job_hash(&job);
   if (idem != NULL) {
@@ -688,17 +746,22 @@ handle_sign(ApiRequest *req, gpointer user_data, GError **error)
       goto out;
     }
   }
-  signer = store->ops->signer_get(store, who->signer_id, error);
-  if (signer == NULL)
-    goto out;
-  key = api_keycache_active_key(ctx->kc, store, signer->id, error);
-  if (key == NULL)
-    goto out;
-  sk = api_keycache_open(ctx->kc, key, pin, error);
-  g_clear_pointer(&pin, tte_secret_free);
+  if (seal_mode) {
+    /* The stamp shows the seal as configured now. */
+    g_free(signer->name);
+    signer->name = g_strdup(seal->display_name);
+    g_free(signer->title);
+    signer->title = g_strdup(seal->title);
+    g_free(signer->organization);
+    signer->organization = g_strdup(seal->organization);
+    sk = api_keycache_open_seal(ctx->kc, seal, error);
+  } else {
+    sk = api_keycache_open_active(ctx->kc, store, signer->id, &pin, &key, error);
+  }
   if (sk == NULL)
     goto out;
-  d = api_sign_and_record(req, ctx->kc, signer, key, sk, &job, idem, req_hash, &out, error);
+  d = api_sign_and_record(req, ctx->kc, signer, key, seal ? seal->name : NULL, sk, &job, idem,
+                          req_hash, &out, error);
   if (d == NULL) {
     /* A concurrent retry with the same key won the race: answer with its result. */
     if (idem != NULL && error != NULL && g_error_matches(*error, API_ERROR, API_ERROR_CONFLICT)) {
@@ -715,6 +778,18 @@ handle_sign(ApiRequest *req, gpointer user_data, GError **error)
 out:
   job_clear(&job);
   return resp;
+}
+
+static ApiResponse *
+handle_sign(ApiRequest *req, gpointer user_data, GError **error)
+{
+  return sign_or_seal(req, user_data, FALSE, error);
+}
+
+static ApiResponse *
+handle_seal(ApiRequest *req, gpointer user_data, GError **error)
+{
+  return sign_or_seal(req, user_data, TRUE, error);
 }
 
 /* ---- POST /api/v1/sign/batch -------------------------------------------------------- */
@@ -759,6 +834,14 @@ handle_sign_batch(ApiRequest *req, gpointer user_data, GError **error)
   if (api_request_header(req, "Idempotency-Key") != NULL) {
     g_set_error_literal(error, API_ERROR, API_ERROR_BAD_REQUEST,
                         "Idempotency-Key is supported by POST /api/v1/sign only");
+    return NULL;
+  }
+  signer = store->ops->signer_get(store, who->signer_id, error);
+  if (signer == NULL)
+    return NULL;
+  if (api_signer_is_seal(signer)) {
+    g_set_error_literal(error, API_ERROR, API_ERROR_FORBIDDEN,
+                        "a seal's API token may only seal (POST /api/v1/seal)");
     return NULL;
   }
   if (boundary != NULL) {
@@ -855,15 +938,8 @@ handle_sign_batch(ApiRequest *req, gpointer user_data, GError **error)
                 TTE_LIMIT_BATCH_MAX_FILES);
     goto out;
   }
-  signer = store->ops->signer_get(store, who->signer_id, error);
-  if (signer == NULL)
-    goto out;
-  key = api_keycache_active_key(ctx->kc, store, signer->id, error);
-  if (key == NULL)
-    goto out;
-  /* One passphrase, one login, every letter. */
-  sk = api_keycache_open(ctx->kc, key, pin, error);
-  g_clear_pointer(&pin, tte_secret_free);
+  /* One passphrase, one key, every letter. */
+  sk = api_keycache_open_active(ctx->kc, store, signer->id, &pin, &key, error);
   if (sk == NULL)
     goto out;
   results = json_array();
@@ -872,7 +948,7 @@ handle_sign_batch(ApiRequest *req, gpointer user_data, GError **error)
     g_autoptr(GError) local = NULL;
     g_autoptr(GBytes) out = NULL;
     g_autoptr(ApiDocument) d =
-        api_sign_and_record(req, ctx->kc, signer, key, sk, job, NULL, NULL, &out, &local);
+        api_sign_and_record(req, ctx->kc, signer, key, NULL, sk, job, NULL, NULL, &out, &local);
     json_t *r;
 
     if (d != NULL) {
@@ -908,6 +984,8 @@ api_routes_sign_register(ApiServer *srv, ApiKeyCache *kc)
   api_server_add_route(srv, "POST", "/api/v1/sign", API_ALLOW_SIGNER, handle_sign, &ctx);
   api_server_add_route(srv, "POST", "/api/v1/sign/batch", API_ALLOW_SIGNER, handle_sign_batch,
                        &ctx);
+  /* Seal tokens are signer-role tokens of the seal's register entry (see routes-svc.h). */
+  api_server_add_route(srv, "POST", "/api/v1/seal", API_ALLOW_SIGNER, handle_seal, &ctx);
 }
 
 void

@@ -44,13 +44,24 @@ typedef struct {
  * passphrase is never part of it: a stored hash of it would be a PIN oracle. */
 char *api_sign_job_hash(const ApiSignJob *job);
 
-/* Sign @job with the already opened @sk (active key @key of @signer) and record the
- * document and its audit entry durably BEFORE returning the signed bytes in *@out.
- * @idempotency_key / @request_hash may be NULL.  Returns the record (caller owns). */
+/* Sign @job with the already opened @sk (active key @key of @signer, or the key of seal
+ * @seal with @key NULL) and record the document and its audit entry ("document.sign",
+ * or "document.seal" with the seal's name) durably BEFORE returning the signed bytes in
+ * *@out.  @idempotency_key / @request_hash may be NULL.  Returns the record (caller
+ * owns). */
 ApiDocument *api_sign_and_record(ApiRequest *req, ApiKeyCache *kc, const ApiSigner *signer,
-                                 const ApiKey *key, TteSigningKey *sk, const ApiSignJob *job,
-                                 const char *idempotency_key, const char *request_hash,
-                                 GBytes **out, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+                                 const ApiKey *key, const char *seal, TteSigningKey *sk,
+                                 const ApiSignJob *job, const char *idempotency_key,
+                                 const char *request_hash, GBytes **out,
+                                 GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Seals ([seal.NAME] in the configuration) act through a register entry of their own: a
+ * signer record with identifier "seal:NAME" (created when an admin first issues a token
+ * for the seal), whose signer-role API tokens are the seal's tokens.  They may use
+ * POST /api/v1/seal only; every signing endpoint refuses them with 403, and
+ * POST /api/v1/seal refuses everyone else. */
+#define API_SEAL_IDENTIFIER_PREFIX "seal:"
+gboolean api_signer_is_seal(const ApiSigner *signer);
 
 /* Refuse a request whose URL carries a secret (passphrase, PIN, password): 400. */
 gboolean api_refuse_secret_in_query(ApiRequest *req, GError **error) G_GNUC_WARN_UNUSED_RESULT;

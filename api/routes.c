@@ -2,6 +2,8 @@
 #include "routes.h"
 
 #include "audit.h"
+#include "keycache.h"
+#include "routes-svc.h"
 #include "tte-error.h"
 
 #include <string.h>
@@ -20,8 +22,10 @@ identifier_ok(const char *s)
     if (digits)
       return TRUE;
   }
-  /* E-mail: deliberately loose (one '@', something on each side, no spaces). */
-  if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@') != NULL || n > 254)
+  /* E-mail: deliberately loose (one '@', something on each side, no spaces).  Never
+   * the "seal:" prefix, which marks the register entries of seals (routes-svc.h). */
+  if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@') != NULL || n > 254 ||
+      g_str_has_prefix(s, API_SEAL_IDENTIFIER_PREFIX))
     return FALSE;
   for (gsize i = 0; i < n; i++)
     if (g_ascii_isspace(s[i]))
@@ -203,12 +207,92 @@ signer_disable(ApiRequest *req, gpointer user_data, GError **error)
   audit = api_audit_entry_new(actor, "signer.disable", id, NULL);
   if (!store->ops->signer_set_state(store, id, "disabled", audit, error))
     return NULL;
+  /* Their open key goes too (their tokens stopped working with the commit above). */
+  api_keycache_signer_changed(id);
   g_free(s->state);
   s->state = g_strdup("disabled");
   return api_response_json(200, json_pack("{s:o}", "signer", api_signer_to_json(s, TRUE)));
 }
 
 /* ---- tokens ------------------------------------------------------------------------- */
+
+/* The register entry of @seal (identifier "seal:NAME"), created on first use with a
+ * "signer.create" audit entry by @actor. */
+static ApiSigner *
+seal_signer_ensure(ApiStore *store, const ApiSealConfig *seal, const char *actor, GError **error)
+{
+  g_autofree char *identifier = g_strconcat(API_SEAL_IDENTIFIER_PREFIX, seal->name, NULL);
+  g_autoptr(GPtrArray) all = store->ops->signer_list(store, error);
+  g_autoptr(ApiSigner) s = NULL;
+  g_autoptr(ApiAuditEntry) audit = NULL;
+  json_t *details;
+
+  if (all == NULL)
+    return NULL;
+  for (guint i = 0; i < all->len; i++) {
+    ApiSigner *e = g_ptr_array_index(all, i);
+    if (strcmp(e->identifier, identifier) == 0)
+      return g_steal_pointer(&g_ptr_array_index(all, i));
+  }
+  s = g_new0(ApiSigner, 1);
+  s->id = api_store_new_id("s_", error);
+  if (s->id == NULL)
+    return NULL;
+  s->identifier = g_strdup(identifier);
+  s->name = g_strdup(seal->display_name);
+  s->title = g_strdup(seal->title);
+  s->organization = g_strdup(seal->organization);
+  s->state = g_strdup("active");
+  s->created = g_get_real_time();
+  details = json_pack("{s:s, s:s, s:s, s:s?, s:s?}", "identifier", identifier, "seal", seal->name,
+                      "name", s->name, "title", s->title, "organization", s->organization);
+  audit = api_audit_entry_new(actor, "signer.create", s->id, details);
+  json_decref(details);
+  if (!store->ops->signer_insert(store, s, audit, error))
+    return NULL;
+  return g_steal_pointer(&s);
+}
+
+/* {"role": "seal", "seal": NAME, "label"?}: a token for the seal's register entry. */
+static ApiResponse *
+seal_token_issue(ApiRequest *req, json_t *body, const char *actor, GError **error)
+{
+  ApiStore *store = api_request_store(req);
+  g_autoptr(GError) local = NULL;
+  g_autoptr(ApiSigner) entry = NULL;
+  g_autoptr(TteSecret) text = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *default_label = NULL;
+  const ApiSealConfig *seal;
+  const char *name, *label;
+
+  if ((name = api_json_require_string(body, "seal", 64, error)) == NULL)
+    return NULL;
+  if (json_object_get(body, "signer_id") != NULL) {
+    g_set_error_literal(error, API_ERROR, API_ERROR_BAD_REQUEST, "a seal token has no signer_id");
+    return NULL;
+  }
+  label = api_json_optional_string(body, "label", API_TEXT_FIELD_MAX, &local);
+  if (local != NULL) {
+    g_propagate_error(error, g_steal_pointer(&local));
+    return NULL;
+  }
+  seal = api_config_find_seal(api_request_config(req), name);
+  if (seal == NULL) {
+    g_set_error(error, API_ERROR, API_ERROR_BAD_REQUEST, "no seal \"%s\" is configured", name);
+    return NULL;
+  }
+  entry = seal_signer_ensure(store, seal, actor, error);
+  if (entry == NULL)
+    return NULL;
+  if (label == NULL)
+    label = default_label = g_strconcat("seal ", seal->name, NULL);
+  if (!api_auth_issue_token(store, API_ROLE_SIGNER, entry->id, label, actor, &text, &id, error))
+    return NULL;
+  return api_response_json(201, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", id, "token",
+                                          tte_secret_get(text), "role", "seal", "seal", seal->name,
+                                          "signer_id", entry->id));
+}
 
 static ApiResponse *
 token_issue(ApiRequest *req, gpointer user_data, GError **error)
@@ -226,8 +310,11 @@ token_issue(ApiRequest *req, gpointer user_data, GError **error)
     return NULL;
   if ((role_s = api_json_require_string(body, "role", 16, error)) == NULL)
     return NULL;
+  if (strcmp(role_s, "seal") == 0)
+    return seal_token_issue(req, body, actor, error);
   if (!api_role_from_string(role_s, &role) || role == API_ROLE_PUBLIC) {
-    g_set_error_literal(error, API_ERROR, API_ERROR_BAD_REQUEST, "role must be signer or admin");
+    g_set_error_literal(error, API_ERROR, API_ERROR_BAD_REQUEST,
+                        "role must be signer, admin or seal");
     return NULL;
   }
   signer_id = api_json_optional_string(body, "signer_id", 64, &local);

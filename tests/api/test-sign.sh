@@ -77,7 +77,16 @@ base_url = https://tte.example.go.id
 [sign]
 replay_max_age = 3600
 replay_max_bytes = 67108864
+[seal.bappeda]
+uri = $URI_B
+pin_file = $WORK/seal.pin
+certificate = $DEMO/pki/signers/opd-bappeda.pem
+name = Badan Perencanaan Pembangunan Daerah
+title = Segel Elektronik
+organization = Pemerintah Kabupaten Lombok Timur
 CONF
+# The seal's PIN is the service's own, in a file only it may read.
+install -m 600 "$DEMO/pins/opd-bappeda.pin" "$WORK/seal.pin"
 
 start_server() {
   rm -f "$WORK/port"
@@ -112,6 +121,7 @@ jcall() { # jcall METHOD PATH TOKEN JSONFILE [curl args]
   call "$m" "$p" "$t" -H 'Content-Type: application/json' --data-binary "@$f" "$@"
 }
 code() { jq -r '.error.code // empty' "$WORK/body" 2>/dev/null; }
+keys_open() { curl -s "$BASE/metrics" | sed -n 's/^tte_keys_open //p'; }
 header() { tr -d '\r' <"$WORK/hdr" | sed -n "s/^$1: //Ip" | tail -1; }
 want() { # want DESC STATUS [CODE]
   local d=$1 s=$2 c=${3-}
@@ -229,9 +239,18 @@ want "a passphrase in the URL is refused" 400 BAD_REQUEST
 check "the refusal does not echo it" secret_not_in "$PIN_K" "$WORK/body"
 call POST /api/v1/sign "$TK" -F "file=@$WORK/letter.pdf"
 want "no passphrase: 400" 400 PIN_INVALID
+check "key cache: after signing, the key stays open (tte_keys_open $(keys_open))" [ "$(keys_open)" -ge 1 ]
 call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: Salah-$PIN_K-xyz" -F "file=@$WORK/letter.pdf"
 want "wrong passphrase: 403 PIN_INCORRECT" 403 PIN_INCORRECT
 check "the wrong passphrase is not echoed" secret_not_in "Salah-$PIN_K-xyz" "$WORK/body"
+call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: ${PIN_K}x" -F "file=@$WORK/letter.pdf"
+want "key cache: the right passphrase plus one character is refused" 403 PIN_INCORRECT
+call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: ${PIN_K%?}" -F "file=@$WORK/letter.pdf"
+want "key cache: a prefix of the right passphrase is refused" 403 PIN_INCORRECT
+call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: $PIN_B" -F "file=@$WORK/letter.pdf"
+want "key cache: another signer's passphrase is refused" 403 PIN_INCORRECT
+call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: $PIN_K" -F "file=@$WORK/letter.pdf"
+want "key cache: after wrong passphrases the open key signs with the right one" 201
 call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: $PIN_K" -F "passphrase=$PIN_K" -F "file=@$WORK/letter.pdf"
 want "passphrase in both header and body: 400" 400
 call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: $PIN_K" -F "file=@$WORK/not.pdf"
@@ -337,14 +356,71 @@ check "BSrE status: unknown NIK is NOT_REGISTERED" [ "$(jq -r .status "$WORK/bod
 jcall POST /api/v2/user/check/status "$TK" "$WORK/st2.json"
 want "BSrE status: a signer token cannot query someone else" 403 FORBIDDEN
 
+# ---- seals: POST /api/v1/seal with the PIN the service holds -------------------------------
+echo '{"role":"seal","seal":"bappeda","label":"e-office Bappeda"}' >"$WORK/seal-tok.json"
+jcall POST /api/v1/admin/tokens "$ADMIN" "$WORK/seal-tok.json"
+want "seal: an admin issues a token for the seal" 201
+TS=$(jq -r .token "$WORK/body")
+check "seal: the answer names the seal and the role" [ "$(jq -r '.role + "/" + .seal' "$WORK/body")" = "seal/bappeda" ]
+echo '{"role":"seal","seal":"tidak-ada"}' >"$WORK/seal-tok2.json"
+jcall POST /api/v1/admin/tokens "$ADMIN" "$WORK/seal-tok2.json"
+want "seal: a token for an unconfigured seal is refused" 400 BAD_REQUEST
+jcall POST /api/v1/admin/tokens "$TK" "$WORK/seal-tok.json"
+want "seal: a signer cannot issue a seal token" 403 FORBIDDEN
+call POST /api/v1/seal "$TS" -F "file=@$WORK/letter.pdf" -F 'anchor=[TTE]' -F reason=Segel
+want "seal: the seal token seals the letter (no passphrase)" 201
+cp "$WORK/body" "$WORK/sealed.pdf"
+DOCS=$(header X-Document-Id)
+call POST /api/v1/verify "" -H 'Content-Type: application/pdf' --data-binary "@$WORK/sealed.pdf"
+check "seal: the sealed letter verifies" [ "$(jq -r .indication "$WORK/body")" = TOTAL-PASSED ]
+call GET "/api/v1/documents/$DOCS" ""
+check "seal: the register shows the agency" [ "$(jq -r '.status + "/" + .signer.name' "$WORK/body")" = "valid/Badan Perencanaan Pembangunan Daerah" ]
+call GET "/api/v1/audit?action=document.seal" "$ADMIN"
+check "seal: audited as document.seal with the seal's name" \
+  [ "$(jq -r --arg d "$DOCS" '[.entries[] | select(.subject == $d) | .details.seal] | join(",")' "$WORK/body")" = bappeda ]
+call POST "/api/v1/seal?format=json" "$TS" -H 'Idempotency-Key: segel-1' -H 'Content-Type: application/pdf' --data-binary "@$WORK/letter.pdf"
+want "seal: application/pdf with an Idempotency-Key" 201
+call POST "/api/v1/seal?format=json" "$TS" -H 'Idempotency-Key: segel-1' -H 'Content-Type: application/pdf' --data-binary "@$WORK/letter.pdf"
+want "seal: the retry is a replay" 200
+call POST /api/v1/seal "$TS" -H "X-TTE-Passphrase: $PIN_B" -F "file=@$WORK/letter.pdf"
+want "seal: a passphrase in a seal request is refused" 400 BAD_REQUEST
+call POST /api/v1/seal "$TK" -F "file=@$WORK/letter.pdf"
+want "seal: a signer's token is refused" 403 FORBIDDEN
+call POST /api/v1/seal "$TB" -F "file=@$WORK/letter.pdf"
+want "seal: the token of the signer who holds the same key is refused" 403 FORBIDDEN
+call POST /api/v1/sign "$TS" -H "X-TTE-Passphrase: $PIN_B" -F "file=@$WORK/letter.pdf"
+want "seal: the seal token is refused on /sign" 403 FORBIDDEN
+jcall POST /api/v1/sign/batch "$TS" "$WORK/batch.json"
+want "seal: the seal token is refused on /sign/batch" 403 FORBIDDEN
+jq '.nik = "seal:bappeda"' "$WORK/v2sign.json" >"$WORK/v2seal.json"
+call POST /api/v2/sign/pdf "" -H "Authorization: $(basic "$TS")" -H 'Content-Type: application/json' --data-binary "@$WORK/v2seal.json"
+want "seal: the seal token is refused on /api/v2/sign/pdf" 403 FORBIDDEN
+echo '{"identifier":"seal:bappeda@x.id","name":"Palsu"}' >"$WORK/fake-seal.json"
+jcall POST /api/v1/admin/signers "$ADMIN" "$WORK/fake-seal.json"
+want "seal: no signer may take an identifier of the seal kind" 400 BAD_REQUEST
+call GET /readyz ""
+want "seal: /readyz checks the seal's token too" 200
+check "seal: the PIN is in no response" secret_not_in "$PIN_B" "$WORK/body"
+install -m 644 "$DEMO/pins/opd-bappeda.pin" "$WORK/seal-open.pin"
+printf '[seal.x]\nuri = %s\npin_file = %s\nname = X\n' "$URI_B" "$WORK/seal-open.pin" >"$WORK/bad-seal1.conf"
+"$TTE" serve --config "$WORK/bad-seal1.conf" --check-config >/dev/null 2>"$WORK/bad-seal1.err"
+check "seal config: a PIN file others may read is refused" [ $? = 2 ]
+check "seal config: the refusal does not show the PIN" secret_not_in "$PIN_B" "$WORK/bad-seal1.err"
+printf '[seal.x]\npin_file = %s\nname = X\n' "$WORK/seal.pin" >"$WORK/bad-seal2.conf"
+"$TTE" serve --config "$WORK/bad-seal2.conf" --check-config >/dev/null 2>&1
+check "seal config: a seal without uri is refused" [ $? = 2 ]
+printf '[seal.X_Y]\nuri = %s\npin_file = %s\nname = X\n' "$URI_B" "$WORK/seal.pin" >"$WORK/bad-seal3.conf"
+"$TTE" serve --config "$WORK/bad-seal3.conf" --check-config >/dev/null 2>&1
+check "seal config: a malformed seal name is refused" [ $? = 2 ]
+
 # ---- role x endpoint matrix (each forbidden pair refused before the body is read) -------
-# route|public|signer|admin  (A = allowed: anything but 401/403 from the role check)
-while IFS='|' read -r route pub sig adm; do
+# route|public|signer|admin|seal  (A = allowed: anything but 401/403 from the role check)
+while IFS='|' read -r route pub sig adm sea; do
   m=${route%% *}
   p=${route#* }
   p=${p//\{id\}/$SK}
-  for role in public signer admin; do
-    case $role in public) tok= exp=$pub ;; signer) tok=$TN exp=$sig ;; admin) tok=$ADMIN exp=$adm ;; esac
+  for role in public signer admin seal; do
+    case $role in public) tok= exp=$pub ;; signer) tok=$TN exp=$sig ;; admin) tok=$ADMIN exp=$adm ;; seal) tok=$TS exp=$sea ;; esac
     call "$m" "$p" "$tok" -H 'Content-Type: application/json' --data-binary '{}'
     if [ "$exp" = A ]; then
       if [ "$STATUS" != 401 ] && { [ "$STATUS" != 403 ] || [ "$(code)" != FORBIDDEN ]; }; then ok "matrix: $role may use $route ($STATUS)"
@@ -355,19 +431,21 @@ while IFS='|' read -r route pub sig adm; do
     fi
   done
 done <<'MATRIX'
-POST /api/v1/sign|401|A|403
-POST /api/v1/sign/batch|401|A|403
-POST /api/v1/verify|A|A|A
-GET /api/v1/admin/signers/{id}/keys|401|403|A
-POST /api/v1/admin/signers/{id}/keys|401|403|A
-POST /api/v1/admin/signers/{id}/keys/import|401|403|A
-POST /api/v1/admin/keys/{id}/certificate|401|403|A
-POST /api/v1/admin/keys/{id}/activate|401|403|A
-POST /api/v1/admin/keys/{id}/retire|401|403|A
-POST /api/v2/sign/pdf|401|A|403
-POST /api/v2/verify/pdf|A|A|A
-POST /api/v2/user/check/status|401|A|A
-GET /api/v1/openapi.json|A|A|A
+POST /api/v1/sign|401|A|403|403
+POST /api/v1/sign/batch|401|A|403|403
+POST /api/v1/seal|401|403|403|A
+POST /api/v1/verify|A|A|A|A
+GET /api/v1/admin/signers/{id}/keys|401|403|A|403
+POST /api/v1/admin/signers/{id}/keys|401|403|A|403
+POST /api/v1/admin/signers/{id}/keys/import|401|403|A|403
+POST /api/v1/admin/keys/{id}/certificate|401|403|A|403
+POST /api/v1/admin/keys/{id}/activate|401|403|A|403
+POST /api/v1/admin/keys/{id}/retire|401|403|A|403
+POST /api/v1/admin/tokens|401|403|A|403
+POST /api/v2/sign/pdf|401|A|403|403
+POST /api/v2/verify/pdf|A|A|A|A
+POST /api/v2/user/check/status|401|A|A|A
+GET /api/v1/openapi.json|A|A|A|A
 MATRIX
 
 # ---- key generation on the token -> CSR --------------------------------------------------
@@ -417,8 +495,10 @@ else
   ok "# SKIP demo CA key not found: certificate of a generated key not tested"
   ACTIVE=$K1
 fi
+OPEN_BEFORE=$(keys_open)
 call POST "/api/v1/admin/keys/$ACTIVE/retire" "$ADMIN"
 want "retire the active key" 200
+check "key cache: retiring the key closes it ($OPEN_BEFORE -> $(keys_open) open)" [ "$(keys_open)" -lt "$OPEN_BEFORE" ]
 call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: $PIN_K" -F "file=@$WORK/letter.pdf"
 want "a retired key is never used: 409" 409 CONFLICT
 call POST "/api/v1/admin/keys/$ACTIVE/activate" "$ADMIN"
@@ -513,6 +593,63 @@ check "every received document has its audit entry ($missing_audit missing)" [ $
 call GET /api/v1/audit/verify "$ADMIN"
 check "the audit chain is intact after kill -9" [ "$(jq -r .ok "$WORK/body")" = true ]
 stop_server
+
+# ---- key cache against the token: lockout, removal, idle time, disabled signer ----------
+# The fault-injecting module (tests/pkcs11) in front of SoftHSM2: "pin-locked" makes every
+# C_Login fail, so an answer of 423 proves the passphrase reached the token.
+FAULT="$TTE_BUILD_DIR/tests/pkcs11/tte-fault-pkcs11.so"
+REAL=${TTE_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+if [ -f "$FAULT" ] && [ -f "$REAL" ]; then
+  export TTE_FAULT_REAL_MODULE="$REAL" TTE_FAULT_CTL="$WORK/fault-ctl"
+  : >"$TTE_FAULT_CTL"
+  sed -e '/^\[sign\]/a key_idle_timeout = 3600' "$CONF" >"$WORK/tte-fault.conf"
+  printf '[pkcs11]\nmodule = %s\nallowed_modules = %s\n' "$FAULT" "$FAULT" >>"$WORK/tte-fault.conf"
+  CONF_MAIN=$CONF
+  CONF="$WORK/tte-fault.conf"
+  check "server starts with the fault-injecting module" start_server
+  sign_k() { call POST /api/v1/sign "$TK" -H "X-TTE-Passphrase: $1" -F "file=@$WORK/letter.pdf"; }
+  sign_k "$PIN_K"
+  want "fault module: signs" 201
+  echo pin-locked >"$TTE_FAULT_CTL"
+  sign_k "$PIN_K"
+  want "key cache: the passphrase that opened the key signs without a new login" 201
+  sign_k "Salah-$PIN_K"
+  want "key cache: a wrong passphrase is sent to the token (its lock answers 423)" 423 PIN_LOCKED
+  check "key cache: a token that refuses the key's own PIN closes the key" [ "$(keys_open)" = 0 ]
+  sign_k "$PIN_K"
+  want "key cache: while the token is locked, the right passphrase is refused too" 423 PIN_LOCKED
+  : >"$TTE_FAULT_CTL"
+  sign_k "$PIN_K"
+  want "key cache: unlocked, the key is opened again" 201
+  echo removed >"$TTE_FAULT_CTL"
+  sign_k "$PIN_K"
+  want "key cache: token removed: 503" 503
+  check "key cache: a token failure closes the key" [ "$(keys_open)" = 0 ]
+  : >"$TTE_FAULT_CTL"
+  sign_k "$PIN_K"
+  want "key cache: token reinserted: the key is opened again and signs" 201
+  check "key cache: one key open" [ "$(keys_open)" = 1 ]
+  call POST "/api/v1/admin/signers/$SK/disable" "$ADMIN"
+  want "disable the signer" 200
+  check "key cache: disabling the signer closes their key" [ "$(keys_open)" = 0 ]
+  stop_server
+  # A short idle time, alone: nothing above may depend on how fast this machine is.
+  sed -e '/^\[sign\]/a key_idle_timeout = 1' "$CONF_MAIN" >"$WORK/tte-idle.conf"
+  CONF="$WORK/tte-idle.conf"
+  check "server starts with key_idle_timeout = 1" start_server
+  sign_b() { call POST /api/v1/sign "$TB" -H "X-TTE-Passphrase: $PIN_B" -F "file=@$WORK/letter.pdf"; }
+  sign_b
+  want "key cache: signs" 201
+  for _ in $(seq 1 120); do [ "$(keys_open)" = 0 ] && break; sleep 0.5; done
+  check "key cache: closed after key_idle_timeout without use" [ "$(keys_open)" = 0 ]
+  sign_b
+  want "key cache: after the idle close, the passphrase opens it again" 201
+  stop_server
+  CONF=$CONF_MAIN
+  unset TTE_FAULT_REAL_MODULE TTE_FAULT_CTL
+else
+  ok "# SKIP fault-injecting PKCS#11 module not built: key cache token tests not run"
+fi
 
 echo "1..$N"
 exit $FAILED
