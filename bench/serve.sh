@@ -4,13 +4,16 @@
 # 1, 8 and 32 closed-loop clients, beside the token's own 2-thread signing rate measured
 # in the same run (bench/token-sign.c through pkcs11/).  Not a test: it prints figures.
 #
-#   bench/serve.sh [SECONDS] [BUILD_DIR]      (defaults: 10, build-svc-rel)
+#   bench/serve.sh [SECONDS] [BUILD_DIR]      (defaults: 10, $BENCH_BUILD or build-svc-rel)
+#
+# TTE_BENCH_PERF=FILE records a CPU profile of the server (perf record --call-graph dwarf)
+# during the 8-client run into FILE (build the tree with -Ddebug=true for symbols).
 #
 # Targets from the issue: >= 75 % of the token rate, p99 <= 25 ms at 32 clients, 0 errors.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 SECS=${1:-10}
-BUILD=${2:-build-svc-rel}
+BUILD=${2:-${BENCH_BUILD:-build-svc-rel}}
 MODULE=${TTE_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 
 [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" -Dbuildtype=release >/dev/null
@@ -73,9 +76,15 @@ printf '%8s %9s %7s %8s %8s %8s %8s %9s %10s %9s\n' clients requests errors "req
   --pdf "$W/letter.pdf" --anchor '[TTE]' --clients 2 --seconds 2 >/dev/null || true
 for c in 1 8 32; do
   cpu0=$(cpu_ms)
+  PERFPID=
+  if [ -n "${TTE_BENCH_PERF:-}" ] && [ "$c" = 8 ]; then
+    perf record -q -F 499 --call-graph dwarf,16384 -p "$PID" -o "$TTE_BENCH_PERF" -- sleep "$SECS" 2>/dev/null &
+    PERFPID=$!
+  fi
   read -r cl n err rps p50 p99 mx < <("$LOADGEN" --url "$BASE/api/v1/sign" --token-file "$W/token" \
     --pin-file "$PINF" --pdf "$W/letter.pdf" --anchor '[TTE]' --clients "$c" --seconds "$SECS" || true)
   cpu1=$(cpu_ms)
+  [ -n "$PERFPID" ] && wait "$PERFPID" || true
   pct=$(python3 -c "import sys; print(f'{100*float(sys.argv[1])/float(sys.argv[2]):.0f} %')" "$rps" "$token")
   per=$(python3 -c "import sys; print(f'{(float(sys.argv[2])-float(sys.argv[1]))/max(1,int(sys.argv[3])):.1f}')" "$cpu0" "$cpu1" "$n")
   eff=$(python3 -c "import sys; print(f'{100*float(sys.argv[1])/1000/max(0.001,float(sys.argv[2])):.0f} %')" "$token_us" "$per")
