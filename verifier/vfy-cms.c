@@ -10,6 +10,7 @@
 #include "tte-cursor.h"
 #include "tte-error.h"
 #include "vfy-limits.h"
+#include "vfy-pdf.h"
 
 #include <openssl/cms.h>
 #include <openssl/err.h>
@@ -29,9 +30,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ASN1_OBJECT, ASN1_OBJECT_free)
 
 /* podofosign duplicates its SignerInfo; more than this is not a duplicate. */
 #define VFY_MAX_SIGNER_INFOS 2
-
-/* Hash in slices so a large mapped file is paged in gradually. */
-#define VFY_DIGEST_CHUNK (1u << 20)
 
 void
 vfy_cms_result_free(VfyCmsResult *r)
@@ -76,18 +74,22 @@ vfy_asn1_time_to_unix(const ASN1_TIME *t, gint64 *out)
   return TRUE;
 }
 
+/* Hash through VfyWindows: a mapped file is read in windows (pread) rather than paged
+ * in whole; bytes in memory are hashed in place. */
 static gboolean
 update_chunked(EVP_MD_CTX *ctx, const guint8 *p, gsize n, gboolean verify)
 {
-  while (n > 0) {
-    gsize k = MIN(n, (gsize)VFY_DIGEST_CHUNK);
-    int ok = verify ? EVP_DigestVerifyUpdate(ctx, p, k) : EVP_DigestUpdate(ctx, p, k);
-    if (ok != 1)
-      return FALSE;
-    p += k;
-    n -= k;
-  }
-  return TRUE;
+  VfyWindows w;
+  const guint8 *win;
+  gsize wl, ws;
+  gboolean ok = TRUE;
+
+  vfy_windows_init(&w, p, n, 0);
+  while (ok && vfy_windows_next(&w, &win, &wl, &ws))
+    ok = (verify ? EVP_DigestVerifyUpdate(ctx, win, wl) : EVP_DigestUpdate(ctx, win, wl)) == 1;
+  ok = ok && !w.failed;
+  vfy_windows_clear(&w);
+  return ok;
 }
 
 gboolean
@@ -668,8 +670,13 @@ vfy_cms_verify(const guint8 *der, gsize len, VfyCmsMode mode, const VfyRanges *r
       /* An enveloping CMS is only acceptable when it envelops exactly the signed bytes. */
       gsize el = (gsize)ASN1_STRING_length(econtent);
       const guint8 *ed = ASN1_STRING_get0_data(econtent);
-      if (el != ranges->n1 + ranges->n2 || memcmp(ed, ranges->p1, ranges->n1) != 0 ||
-          memcmp(ed + ranges->n1, ranges->p2, ranges->n2) != 0)
+      gboolean same = el == ranges->n1 + ranges->n2 && memcmp(ed, ranges->p1, ranges->n1) == 0 &&
+                      memcmp(ed + ranges->n1, ranges->p2, ranges->n2) == 0;
+      if (el == ranges->n1 + ranges->n2) {
+        vfy_release(ranges->p1, ranges->n1);
+        vfy_release(ranges->p2, ranges->n2);
+      }
+      if (!same)
         return fail(r, VFY_CMS_HASH, "the CMS encapsulates content other than the signed bytes");
     }
     if (OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data)

@@ -11,8 +11,12 @@
 #include "tte-error.h"
 #include "vfy-limits.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <qpdf/qpdf-c.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 void
@@ -40,6 +44,95 @@ vfy_pdf_info_free(VfyPdfInfo *info)
   g_clear_pointer(&info->revisions, g_array_unref);
   g_free(info->first_warning);
   g_free(info);
+}
+
+/* --- the input file ------------------------------------------------------------------ */
+
+struct VfyInput {
+  VfyMapping map;
+  GThread *thread;   /* the mapping is registered for this thread */
+  gpointer previous; /* what was registered before (nested opens) */
+};
+
+VfyInput *
+vfy_input_open(const char *path, GError **error)
+{
+  g_autoptr(VfyInput) in = NULL;
+  struct stat st;
+  void *p;
+  int fd, saved;
+  long page;
+
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    saved = errno;
+    g_set_error(error, TTE_ERROR, TTE_ERROR_IO, "cannot read %s: %s", path, g_strerror(saved));
+    return NULL;
+  }
+  if (fstat(fd, &st) != 0) {
+    saved = errno;
+    close(fd);
+    g_set_error(error, TTE_ERROR, TTE_ERROR_IO, "cannot read %s: %s", path, g_strerror(saved));
+    return NULL;
+  }
+  if (st.st_size < 0 || (guint64)st.st_size > TTE_LIMIT_PDF_MAX_SIZE || (guint64)st.st_size > G_MAXSIZE) {
+    close(fd);
+    g_set_error(error, TTE_ERROR, TTE_ERROR_LIMIT, "%s is larger than TTE_LIMIT_PDF_MAX_SIZE", path);
+    return NULL;
+  }
+  if (st.st_size == 0) {
+    close(fd);
+    g_set_error(error, TTE_ERROR, TTE_ERROR_NOT_PDF, "%s is empty", path);
+    return NULL;
+  }
+  /* Private and read-only: released pages come back from the page cache unchanged. */
+  p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  saved = errno;
+  if (p == MAP_FAILED) {
+    close(fd);
+    g_set_error(error, TTE_ERROR, TTE_ERROR_IO, "cannot read %s: %s", path, g_strerror(saved));
+    return NULL;
+  }
+  page = sysconf(_SC_PAGESIZE);
+  in = g_new0(VfyInput, 1);
+  in->map.base = p;
+  in->map.len = (gsize)st.st_size;
+  in->map.page = page > 0 ? (gsize)page : 4096;
+  in->map.fd = fd;
+  in->thread = g_thread_self();
+  in->previous = g_dataset_get_data(in->thread, VFY_MAPPING_KEY);
+  g_dataset_set_data(in->thread, VFY_MAPPING_KEY, &in->map);
+  return g_steal_pointer(&in);
+}
+
+const guint8 *
+vfy_input_data(const VfyInput *in)
+{
+  return in->map.base;
+}
+
+gsize
+vfy_input_len(const VfyInput *in)
+{
+  return in->map.len;
+}
+
+void
+vfy_input_close(VfyInput *in)
+{
+  if (in == NULL)
+    return;
+  if (in->thread != NULL) {
+    if (in->previous != NULL)
+      g_dataset_set_data(in->thread, VFY_MAPPING_KEY, in->previous);
+    else
+      g_dataset_remove_data(in->thread, VFY_MAPPING_KEY);
+  }
+  if (in->map.base != NULL) {
+    munmap((void *)in->map.base, in->map.len);
+    close(in->map.fd);
+  }
+  g_free(in);
 }
 
 /* --- revision ends ------------------------------------------------------------------ */
@@ -83,38 +176,69 @@ preceded_by_startxref(const guint8 *data, gsize eof_pos)
   return tte_cursor_at_end(&c);
 }
 
+/* A "%%EOF" at @p: record it when it ends a revision. */
+static gboolean
+add_revision_end(GArray *revs, const guint8 *data, gsize len, gsize p, GError **error)
+{
+  VfyRevisionEnd r;
+
+  if (!preceded_by_startxref(data, p))
+    return TRUE;
+  r.eof_end = p + 5;
+  r.eol_end = r.eof_end;
+  if (r.eol_end < len && data[r.eol_end] == '\r')
+    r.eol_end++;
+  if (r.eol_end < len && data[r.eol_end] == '\n')
+    r.eol_end++;
+  if (revs->len >= TTE_LIMIT_PDF_MAX_REVISIONS) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_LIMIT,
+                "the file has more than %u revisions (TTE_LIMIT_PDF_MAX_REVISIONS)",
+                TTE_LIMIT_PDF_MAX_REVISIONS);
+    return FALSE;
+  }
+  g_array_append_val(revs, r);
+  return TRUE;
+}
+
 GArray *
 vfy_pdf_revisions(const guint8 *data, gsize len, GError **error)
 {
   g_autoptr(GArray) revs = g_array_new(FALSE, FALSE, sizeof(VfyRevisionEnd));
-  gsize pos = 0;
+  VfyWindows w;
+  const guint8 *win;
+  gsize wl, ws, at = 0;
+  gboolean ok = TRUE;
 
-  while (pos < len) {
-    const guint8 *hit = memmem(data + pos, len - pos, "%%EOF", 5);
-    VfyRevisionEnd r;
-    gsize p;
-
-    if (hit == NULL)
-      break;
-    p = (gsize)(hit - data);
-    pos = p + 5;
-    if (!preceded_by_startxref(data, p))
-      continue;
-    r.eof_end = p + 5;
-    r.eol_end = r.eof_end;
-    if (r.eol_end < len && data[r.eol_end] == '\r')
-      r.eol_end++;
-    if (r.eol_end < len && data[r.eol_end] == '\n')
-      r.eol_end++;
-    if (revs->len >= TTE_LIMIT_PDF_MAX_REVISIONS) {
-      g_set_error(error, TTE_ERROR, TTE_ERROR_LIMIT,
-                  "the file has more than %u revisions (TTE_LIMIT_PDF_MAX_REVISIONS)",
-                  TTE_LIMIT_PDF_MAX_REVISIONS);
-      return NULL;
+  /* The whole file is swept through windows, not through the mapping; only the few
+   * bytes around each "%%EOF" are then read in place, and given back per window. */
+  vfy_windows_init(&w, data, len, 4);
+  while (ok && vfy_windows_next(&w, &win, &wl, &ws)) {
+    gsize q = 0;
+    gboolean touched = FALSE;
+    for (;;) {
+      const guint8 *h = memmem(win + q, wl - q, "%%EOF", 5);
+      if (h == NULL || (gsize)(h - win) >= ws)
+        break;
+      q = (gsize)(h - win);
+      touched = TRUE;
+      ok = add_revision_end(revs, data, len, at + q, error);
+      if (!ok)
+        break;
+      q += 5; /* "%%EOF" cannot overlap itself */
     }
-    g_array_append_val(revs, r);
+    if (touched) {
+      gsize from = at > 64 ? at - 64 : 0;
+      vfy_release(data + from, MIN(len, at + ws + 7) - from);
+    }
+    at += ws;
   }
-  return g_steal_pointer(&revs);
+  if (w.failed) {
+    g_set_error_literal(error, TTE_ERROR, TTE_ERROR_IO,
+                        "the file changed or could not be read while it was verified");
+    ok = FALSE;
+  }
+  vfy_windows_clear(&w);
+  return ok ? g_steal_pointer(&revs) : NULL;
 }
 
 /* --- coverage ----------------------------------------------------------------------- */
@@ -184,6 +308,8 @@ vfy_pdf_check_coverage(const guint8 *data, gsize len, const VfyPdfSig *sig,
                 "the unsigned gap of /ByteRange is not preceded by the /Contents key");
     return FALSE;
   }
+  /* The gap may be megabytes of hex; it has been read. */
+  vfy_release(data + a, (gsize)(b - a));
 
   end = b + c;
   *signed_len = (gsize)end;
@@ -518,6 +644,16 @@ stream_bytes(qpdf_data q, qpdf_oh st)
     return NULL; /* predictors are not used for DER data; refuse rather than guess */
   if (!qpdf_oh_is_null(q, filter) && !qpdf_oh_is_name_and_equals(q, filter, "/FlateDecode"))
     return NULL;
+  {
+    /* qpdf reads the whole stream into memory: refuse a long one before it does.  Its
+     * raw data is /Length bytes (no recovery), less at most 32 for AES (IV and padding),
+     * so this only refuses streams the size check below would refuse anyway. */
+    qpdf_oh length = qpdf_oh_get_key(q, dict, "/Length");
+    long long l = 0;
+    if (qpdf_oh_is_integer(q, length) && qpdf_oh_get_value_as_longlong(q, length, &l) &&
+        l > (long long)TTE_LIMIT_DSS_ITEM_MAX + 32)
+      return NULL;
+  }
   if ((qpdf_oh_get_stream_data(q, st, qpdf_dl_none, NULL, &raw, &n) & QPDF_ERRORS) != 0 || raw == NULL) {
     free(raw);
     return NULL;
@@ -638,8 +774,17 @@ vfy_pdf_scan(const guint8 *data, gsize len, GError **error)
     info->warnings = TRUE;
   }
   qpdf_cleanup(&q);
+  /* Give back what qpdf touched (objects, cross-reference data). */
+  vfy_release(data, len);
   /* No signature reachable, yet signature data in the bytes: a damaged or hidden
    * signature must not read as "unsigned". */
-  info->unreachable_signature_data = info->sigs->len == 0 && memmem(data, len, "/ByteRange", 10) != NULL;
+  if (info->sigs->len == 0) {
+    gboolean failed;
+    info->unreachable_signature_data = vfy_find(data, len, "/ByteRange", 10, &failed) != NULL;
+    if (failed) {
+      g_set_error_literal(error, TTE_ERROR, TTE_ERROR_IO, "the file changed or could not be read while it was verified");
+      return NULL;
+    }
+  }
   return g_steal_pointer(&info);
 }

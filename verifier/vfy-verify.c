@@ -690,26 +690,14 @@ vfy_verify_bytes(const guint8 *data, gsize len, const char *name, const VfyOptio
 VfyReport *
 vfy_verify_file(const char *path, const VfyOptions *opts, GError **error)
 {
-  g_autoptr(GError) local = NULL;
-  g_autoptr(GMappedFile) mf = NULL;
+  g_autoptr(VfyInput) in = NULL;
   g_autofree char *base = NULL;
-  gsize len;
 
-  /* Mapped, not read: memory stays bounded by what the hashing touches. */
-  mf = g_mapped_file_new(path, FALSE, &local);
-  if (mf == NULL) {
-    g_set_error(error, TTE_ERROR, TTE_ERROR_IO, "cannot read %s: %s", path, local->message);
+  /* Mapped, and read through bounded windows whose pages go back after use (vfy-pdf.h):
+   * memory stays bounded whatever the size of the file. */
+  in = vfy_input_open(path, error);
+  if (in == NULL)
     return NULL;
-  }
-  len = g_mapped_file_get_length(mf);
-  if (len > TTE_LIMIT_PDF_MAX_SIZE) {
-    g_set_error(error, TTE_ERROR, TTE_ERROR_LIMIT, "%s is larger than TTE_LIMIT_PDF_MAX_SIZE", path);
-    return NULL;
-  }
-  if (len == 0) {
-    g_set_error(error, TTE_ERROR, TTE_ERROR_NOT_PDF, "%s is empty", path);
-    return NULL;
-  }
   base = g_path_get_basename(path);
-  return vfy_verify_bytes((const guint8 *)g_mapped_file_get_contents(mf), len, base, opts, error);
+  return vfy_verify_bytes(vfy_input_data(in), vfy_input_len(in), base, opts, error);
 }

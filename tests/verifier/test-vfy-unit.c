@@ -6,8 +6,12 @@
 #include "vfy-pdf.h"
 #include "vfy.h"
 
+#include <glib/gstdio.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 static void
 test_dates(void)
@@ -301,6 +305,249 @@ test_names(void)
   g_assert_cmpstr(vfy_revocation_status_name(VFY_REVOCATION_NOT_CHECKED), ==, "not-checked");
 }
 
+/* --- reading through windows (vfy-pdf.h) ----------------------------------------------
+ * Every check runs twice: over bytes in memory and over the same bytes mapped from a
+ * file by vfy_input_open(), where sweeps go through pread() windows. */
+
+/* A temporary file holding @len bytes of @data; caller unlinks and frees. */
+static char *
+write_temp(const void *data, gsize len)
+{
+  g_autoptr(GError) error = NULL;
+  char *path = NULL;
+  int fd = g_file_open_tmp("tte-vfy-XXXXXX.pdf", &path, &error);
+
+  g_assert_no_error(error);
+  close(fd);
+  g_assert_true(g_file_set_contents(path, data, (gssize)len, &error));
+  g_assert_no_error(error);
+  return path;
+}
+
+static void
+test_input_open_errors(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *empty = write_temp("", 0);
+  g_autofree char *dir = g_dir_make_tmp("tte-vfy-XXXXXX", NULL);
+  VfyInput *in;
+
+  in = vfy_input_open("/nonexistent/x.pdf", &error);
+  g_assert_null(in);
+  g_assert_error(error, TTE_ERROR, TTE_ERROR_IO);
+  g_clear_error(&error);
+  in = vfy_input_open(empty, &error);
+  g_assert_null(in);
+  g_assert_error(error, TTE_ERROR, TTE_ERROR_NOT_PDF);
+  g_clear_error(&error);
+  in = vfy_input_open(dir, &error);
+  g_assert_null(in);
+  g_assert_nonnull(error);
+  g_clear_error(&error);
+  /* Nothing stays registered after a failed open. */
+  g_assert_null(vfy_mapping_of(empty, 1));
+  g_unlink(empty);
+  g_rmdir(dir);
+}
+
+/* Filler of @len bytes with @needle written at each offset in @at (-1 ends the list). */
+static guint8 *
+filler_with(gsize len, const char *needle, const gssize *at)
+{
+  guint8 *b = g_malloc(len);
+  memset(b, 'x', len);
+  for (guint i = 0; at[i] >= 0; i++)
+    memcpy(b + at[i], needle, strlen(needle));
+  return b;
+}
+
+static void
+test_input_find(void)
+{
+  const gsize w = VFY_WINDOW_SIZE, len = 2 * w + w / 2;
+  /* Straddling each window boundary, at its start, at the very end. */
+  const gssize at[] = { (gssize)w - 2, (gssize)w, (gssize)(2 * w - 4), (gssize)(len - 5), -1 };
+  g_autofree guint8 *buf = filler_with(len, "%%EOF", at);
+  g_autofree char *path = write_temp(buf, len);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VfyInput) in = vfy_input_open(path, &error);
+  const guint8 *m;
+
+  g_assert_no_error(error);
+  m = vfy_input_data(in);
+  g_assert_cmpuint(vfy_input_len(in), ==, len);
+  g_assert_nonnull(vfy_mapping_of(m, len));
+  g_assert_null(vfy_mapping_of(buf, len));
+  for (gsize from = 0; from < len; from += w / 3) {
+    const guint8 *want = memmem(buf + from, len - from, "%%EOF", 5);
+    gboolean failed = TRUE;
+    const guint8 *got_mem = vfy_find(buf + from, len - from, "%%EOF", 5, &failed);
+    const guint8 *got_map;
+    g_assert_false(failed);
+    got_map = vfy_find(m + from, len - from, "%%EOF", 5, &failed);
+    g_assert_false(failed);
+    g_assert_true(got_mem == want);
+    g_assert_nonnull(got_map);
+    g_assert_cmpuint((gsize)(got_map - m), ==, (gsize)(want - buf));
+  }
+  g_assert_null(vfy_find(m, len, "%%EOG", 5, NULL));
+  g_assert_null(vfy_find(m, 4, "%%EOF", 5, NULL));
+  g_unlink(path);
+}
+
+static void
+test_input_revisions(void)
+{
+  const gsize w = VFY_WINDOW_SIZE, len = 4 * w;
+  static const char rev[] = "startxref\n1\n%%EOF\r\n";
+  const gsize eof_in_rev = 12; /* where "%%EOF" starts in rev */
+  /* Revision ends whose "%%EOF", its end of line or its "startxref" crosses a window
+   * boundary, and one at the end of the file. */
+  const gssize at[] = { 100, (gssize)(w - eof_in_rev - 2), (gssize)(2 * w - eof_in_rev - 6),
+                        (gssize)(3 * w - 9), (gssize)(len - sizeof rev + 1), -1 };
+  g_autofree guint8 *buf = filler_with(len, rev, at);
+  g_autofree char *path = write_temp(buf, len);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VfyInput) in = vfy_input_open(path, &error);
+  g_autoptr(GArray) a = NULL;
+  g_autoptr(GArray) b = NULL;
+
+  g_assert_no_error(error);
+  a = vfy_pdf_revisions(buf, len, &error);
+  g_assert_no_error(error);
+  b = vfy_pdf_revisions(vfy_input_data(in), vfy_input_len(in), &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(a->len, ==, 5);
+  g_assert_cmpuint(b->len, ==, a->len);
+  for (guint i = 0; i < a->len; i++) {
+    const VfyRevisionEnd *x = &g_array_index(a, VfyRevisionEnd, i), *y = &g_array_index(b, VfyRevisionEnd, i);
+    g_assert_cmpuint(x->eof_end, ==, (gsize)at[i] + eof_in_rev + 5);
+    g_assert_cmpuint(x->eof_end, ==, y->eof_end);
+    g_assert_cmpuint(x->eol_end, ==, y->eol_end);
+  }
+  g_unlink(path);
+}
+
+static void
+test_input_digest(void)
+{
+  const gsize len = 2 * VFY_WINDOW_SIZE + 12345;
+  g_autofree guint8 *buf = g_malloc(len);
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VfyInput) in = NULL;
+  guint8 d1[EVP_MAX_MD_SIZE], d2[EVP_MAX_MD_SIZE];
+  guint l1 = 0, l2 = 0;
+
+  for (gsize i = 0; i < len; i++)
+    buf[i] = (guint8)(i * 2654435761u >> 13);
+  path = write_temp(buf, len);
+  in = vfy_input_open(path, &error);
+  g_assert_no_error(error);
+  {
+    /* A gap in the middle, ranges crossing window boundaries. */
+    const guint8 *m = vfy_input_data(in);
+    VfyRanges rm = { buf, VFY_WINDOW_SIZE + 7, buf + VFY_WINDOW_SIZE + 99, len - VFY_WINDOW_SIZE - 99 };
+    VfyRanges rf = { m, VFY_WINDOW_SIZE + 7, m + VFY_WINDOW_SIZE + 99, len - VFY_WINDOW_SIZE - 99 };
+    g_assert_true(vfy_digest_ranges(EVP_sha256(), &rm, d1, &l1));
+    g_assert_true(vfy_digest_ranges(EVP_sha256(), &rf, d2, &l2));
+    g_assert_cmpuint(l1, ==, 32);
+    g_assert_cmpmem(d1, l1, d2, l2);
+  }
+  g_unlink(path);
+}
+
+/* A file that shrinks while it is verified is an error, not a crash (SIGBUS): sweeps
+ * read it with pread(), never through the mapping. */
+static void
+test_input_truncated(void)
+{
+  const gsize len = 2 * VFY_WINDOW_SIZE;
+  const gssize at[] = { -1 };
+  g_autofree guint8 *buf = filler_with(len, "", at);
+  g_autofree char *path = write_temp(buf, len);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VfyInput) in = vfy_input_open(path, &error);
+  g_autoptr(GArray) revs = NULL;
+  guint8 d[EVP_MAX_MD_SIZE];
+  guint dl = 0;
+  VfyRanges r;
+
+  g_assert_no_error(error);
+  g_assert_cmpint(truncate(path, 4096), ==, 0);
+  revs = vfy_pdf_revisions(vfy_input_data(in), vfy_input_len(in), &error);
+  g_assert_null(revs);
+  g_assert_error(error, TTE_ERROR, TTE_ERROR_IO);
+  r = (VfyRanges){ vfy_input_data(in), len, NULL, 0 };
+  g_assert_false(vfy_digest_ranges(EVP_sha256(), &r, d, &dl));
+  g_unlink(path);
+}
+
+static gsize
+peak_rss_bytes(void)
+{
+  struct rusage ru;
+  g_assert_cmpint(getrusage(RUSAGE_SELF, &ru), ==, 0);
+  return (gsize)ru.ru_maxrss * 1024;
+}
+
+/* Sweeping a large mapped file (revision ends, hashing, "/ByteRange" search of the scan)
+ * leaves the peak RSS far below the file's size.  Runs in a fresh process so that the
+ * peak is this test's. */
+static void
+test_input_bounded_rss(void)
+{
+  const gsize len = 96u << 20;
+  g_autofree guint8 *buf = NULL;
+  g_autofree char *path = NULL;
+
+  if (!g_test_subprocess()) {
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed();
+    return;
+  }
+  {
+    /* Written a MiB at a time: a buffer of the file's size would set the peak itself. */
+    const gssize at[] = { 0, -1 };
+    FILE *f;
+    path = write_temp("", 0);
+    buf = filler_with(1u << 20, "%PDF-1.7\n", at);
+    f = fopen(path, "wb");
+    g_assert_nonnull(f);
+    for (gsize i = 0; i < len >> 20; i++) {
+      g_assert_cmpuint(fwrite(buf, 1, 1u << 20, f), ==, 1u << 20);
+      buf[0] = 'x';
+    }
+    g_assert_cmpint(fclose(f), ==, 0);
+  }
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VfyInput) in = vfy_input_open(path, &error);
+    g_autoptr(GArray) revs = NULL;
+    g_autoptr(VfyPdfInfo) info = NULL;
+    guint8 d[EVP_MAX_MD_SIZE];
+    guint dl = 0;
+    VfyRanges r;
+    gsize before = peak_rss_bytes(), grew;
+
+    g_assert_no_error(error);
+    revs = vfy_pdf_revisions(vfy_input_data(in), len, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(revs->len, ==, 0);
+    r = (VfyRanges){ vfy_input_data(in), len / 2, vfy_input_data(in) + len / 2, len / 2 };
+    g_assert_true(vfy_digest_ranges(EVP_sha256(), &r, d, &dl));
+    /* Not a PDF qpdf reads, but only after the sweep for revision ends. */
+    info = vfy_pdf_scan(vfy_input_data(in), len, &error);
+    g_assert_null(info);
+    g_assert_nonnull(error);
+    grew = peak_rss_bytes() - before;
+    g_test_message("peak RSS grew by %" G_GSIZE_FORMAT " KiB over a %" G_GSIZE_FORMAT " KiB file", grew / 1024,
+                   len / 1024);
+    g_assert_cmpuint(grew, <, len / 3);
+  }
+  g_unlink(path);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -318,5 +565,11 @@ main(int argc, char **argv)
   g_test_add_func("/verifier/report/bad-trust-file", test_bad_trust_file);
   g_test_add_func("/verifier/report/unsigned", test_unsigned_report);
   g_test_add_func("/verifier/report/names", test_names);
+  g_test_add_func("/verifier/input/open-errors", test_input_open_errors);
+  g_test_add_func("/verifier/input/find", test_input_find);
+  g_test_add_func("/verifier/input/revisions", test_input_revisions);
+  g_test_add_func("/verifier/input/digest", test_input_digest);
+  g_test_add_func("/verifier/input/truncated", test_input_truncated);
+  g_test_add_func("/verifier/input/bounded-rss", test_input_bounded_rss);
   return g_test_run();
 }
