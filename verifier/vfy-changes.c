@@ -29,6 +29,8 @@
 #include "tte-cursor.h"
 #include "tte-error.h"
 #include "tte-limits.h"
+#include "vfy-limits.h"
+#include "vfy-pdf.h"
 
 /* ------------------------------------------------------------------------------------
  * Findings
@@ -873,7 +875,9 @@ find_eof_after(const guint8 *data, gsize len, gsize from, gsize *out_end)
   gsize e;
   if (from >= len)
     return FALSE;
-  q = memmem(data + from, len - from, "%%EOF", 5);
+  /* A revision may be long: searched through windows (vfy-pdf.h), not the mapping.  A
+   * file that cannot be read reads as a revision without end. */
+  q = vfy_find(data + from, len - from, "%%EOF", 5, NULL);
   if (q == NULL)
     return FALSE;
   e = (gsize)(q - data) + 5;
@@ -1630,14 +1634,119 @@ diff_keys(Qp *a, qpdf_oh o, Qp *b, qpdf_oh n)
   return out;
 }
 
+/* Where one version of a stream object lies: the bytes its revision can see and its
+ * cross-reference entry, so that long stream data can be read without qpdf. */
+typedef struct {
+  const guint8 *data;
+  gsize len;
+  guint num;
+  const XrefEntry *e;
+  guint max_depth;
+} RawObj;
+
+/* Offset of the raw data of stream object @r, read as qpdf reads it ("N G obj", the
+ * dictionary, "stream" and the end of line after it: LF, CR LF, or CR alone, white
+ * space before it skipped), with "endstream" right after @length bytes of data.  FALSE
+ * when the bytes do not read that way. */
 static gboolean
-stream_data_equal(Qp *a, qpdf_oh o, Qp *b, qpdf_oh n)
+raw_stream_offset(const RawObj *r, guint64 length, gsize *out)
+{
+  g_autoptr(Pv) dict = NULL;
+  TteCursor c;
+  guint64 on, og;
+  guint8 ch;
+
+  if (r->e == NULL || r->e->kind != XE_USED || r->e->f2 >= r->len)
+    return FALSE;
+  tte_cursor_init(&c, r->data, r->len);
+  if (!tte_cursor_seek(&c, (gsize)r->e->f2))
+    return FALSE;
+  tte_cursor_skip_pdf_ws(&c);
+  if (!tte_cursor_get_uint(&c, &on) || on != r->num)
+    return FALSE;
+  tte_cursor_skip_pdf_ws(&c);
+  if (!tte_cursor_get_uint(&c, &og) || og != r->e->gen)
+    return FALSE;
+  tte_cursor_skip_pdf_ws(&c);
+  if (!tte_cursor_match(&c, "obj"))
+    return FALSE;
+  dict = pv_parse(&c, 0, r->max_depth);
+  if (dict == NULL || dict->type != PV_DICT)
+    return FALSE;
+  tte_cursor_skip_pdf_ws(&c);
+  if (!tte_cursor_match(&c, "stream"))
+    return FALSE;
+  while (tte_cursor_peek(&c, &ch)) {
+    if (ch == '\n') {
+      c.pos++;
+      break;
+    }
+    if (ch == '\r') {
+      c.pos++;
+      if (tte_cursor_peek(&c, &ch) && ch == '\n')
+        c.pos++;
+      break;
+    }
+    if (ch != ' ' && ch != '\t' && ch != '\f')
+      break;
+    c.pos++;
+  }
+  if (length > tte_cursor_remaining(&c))
+    return FALSE;
+  *out = c.pos;
+  /* qpdf found "endstream" after its idea of the data; finding it after ours too means
+   * both read the same bytes. */
+  c.pos += (gsize)length;
+  tte_cursor_skip_pdf_ws(&c);
+  return tte_cursor_match(&c, "endstream");
+}
+
+/* Byte equality of two ranges through VfyWindows (a mapped file is not paged in). */
+static gboolean
+ranges_equal(const guint8 *x, const guint8 *y, gsize n)
+{
+  VfyWindows wx, wy;
+  const guint8 *a, *b;
+  gsize al, as, bl, bs;
+  gboolean eq = TRUE;
+
+  vfy_windows_init(&wx, x, n, 0);
+  vfy_windows_init(&wy, y, n, 0);
+  while (eq && vfy_windows_next(&wx, &a, &al, &as))
+    eq = vfy_windows_next(&wy, &b, &bl, &bs) && al == bl && memcmp(a, b, al) == 0;
+  eq = eq && !wx.failed && !wy.failed;
+  vfy_windows_clear(&wx);
+  vfy_windows_clear(&wy);
+  return eq;
+}
+
+static gboolean
+stream_data_equal(Qp *a, qpdf_oh o, Qp *b, qpdf_oh n, const RawObj *ro, const RawObj *rn)
 {
   unsigned char *ob = NULL, *nb = NULL;
   size_t ol = 0, nl = 0;
   gboolean eq;
-  QPDF_ERROR_CODE r1 = qpdf_oh_get_stream_data(a->q, o, qpdf_dl_none, NULL, &ob, &ol);
-  QPDF_ERROR_CODE r2 = qpdf_oh_get_stream_data(b->q, n, qpdf_dl_none, NULL, &nb, &nl);
+  gint64 olen = qp_int_key(a, o, "/Length", -1), nlen = qp_int_key(b, n, "/Length", -1);
+  QPDF_ERROR_CODE r1, r2;
+
+  /* qpdf would read both into memory.  Long data is compared in windows instead.  With
+   * no recovery qpdf's raw data is exactly /Length bytes (less the IV and padding of
+   * AES, equal for equal lengths), so different lengths differ.  Equal ciphertext under
+   * the same object key is equal data; any other difference in an encrypted file, and
+   * stream bytes that do not read the way qpdf read them, count as changed: never a
+   * false "unchanged". */
+  if (olen > (gint64)TTE_LIMIT_PDF_STREAM_IN_MEMORY || nlen > (gint64)TTE_LIMIT_PDF_STREAM_IN_MEMORY) {
+    gsize oo, no;
+    if (olen != nlen)
+      return FALSE;
+    if (qpdf_is_encrypted(a->q) && (ro->e == NULL || rn->e == NULL || ro->e->gen != rn->e->gen))
+      return FALSE;
+    if (!raw_stream_offset(ro, (guint64)olen, &oo) || !raw_stream_offset(rn, (guint64)nlen, &no))
+      return FALSE;
+    return ranges_equal(ro->data + oo, rn->data + no, (gsize)olen);
+  }
+  r1 = qpdf_oh_get_stream_data(a->q, o, qpdf_dl_none, NULL, &ob, &ol);
+  r2 = qpdf_oh_get_stream_data(b->q, n, qpdf_dl_none, NULL, &nb, &nl);
   eq = !(r1 & QPDF_ERRORS) && !(r2 & QPDF_ERRORS) && ol == nl && (ol == 0 || memcmp(ob, nb, ol) == 0);
   free(ob);
   free(nb);
@@ -1645,7 +1754,7 @@ stream_data_equal(Qp *a, qpdf_oh o, Qp *b, qpdf_oh n)
 }
 
 static gboolean
-objects_equal(Qp *a, qpdf_oh o, Qp *b, qpdf_oh n)
+objects_equal(Qp *a, qpdf_oh o, Qp *b, qpdf_oh n, const RawObj *ro, const RawObj *rn)
 {
   gboolean os = qpdf_oh_is_stream(a->q, o), ns = qpdf_oh_is_stream(b->q, n);
   if (os != ns)
@@ -1655,7 +1764,7 @@ objects_equal(Qp *a, qpdf_oh o, Qp *b, qpdf_oh n)
     for (guint i = 0; i < keys->len; i++)
       if (strcmp(g_ptr_array_index(keys, i), "/Length") != 0)
         return FALSE;
-    return stream_data_equal(a, o, b, n);
+    return stream_data_equal(a, o, b, n, ro, rn);
   }
   return values_equal(a, o, b, n, 0);
 }
@@ -2218,13 +2327,23 @@ cmp_uint(gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
+/* Only white space in [p, p + n)?  Read through windows (vfy-pdf.h); a file that cannot
+ * be read is not white space. */
 static gboolean
 all_ws(const guint8 *p, gsize n)
 {
-  for (gsize i = 0; i < n; i++)
-    if (!tte_pdf_is_ws(p[i]))
-      return FALSE;
-  return TRUE;
+  VfyWindows w;
+  const guint8 *win;
+  gsize wl, ws;
+  gboolean ok = TRUE;
+
+  vfy_windows_init(&w, p, n, 0);
+  while (ok && vfy_windows_next(&w, &win, &wl, &ws))
+    for (gsize i = 0; ok && i < wl; i++)
+      ok = tte_pdf_is_ws(win[i]);
+  ok = ok && !w.failed;
+  vfy_windows_clear(&w);
+  return ok;
 }
 
 static gboolean
@@ -2515,7 +2634,9 @@ vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, VfyMdpLevel
       {
         qpdf_oh o = get_obj(&before, signed_map, num);
         qpdf_oh n = get_obj(&after, eff, num);
-        gboolean eq = objects_equal(&before, o, &after, n);
+        RawObj ro = { data, signed_len, num, g_hash_table_lookup(signed_map, GUINT_TO_POINTER(num)), b.max_depth };
+        RawObj rn = { data, len, num, e, b.max_depth };
+        gboolean eq = objects_equal(&before, o, &after, n, &ro, &rn);
         if (qp_error(&before, "signed revision", error) || qp_error(&after, "whole file", error)) {
           qpdf_oh_release(before.q, o);
           qpdf_oh_release(after.q, n);
@@ -2588,5 +2709,7 @@ vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, VfyMdpLevel
 out:
   qp_close(&before);
   qp_close(&after);
+  /* Give back what was read in place (cross-reference sections, objects). */
+  vfy_release(data, len);
   return result;
 }

@@ -30,6 +30,9 @@
 #ifndef TTE_LIMIT_VISUAL_DIFF_SIGNATURES
 #define TTE_LIMIT_VISUAL_DIFF_SIGNATURES 8u   /* signatures per file whose revision is rendered and compared */
 #endif
+#ifndef TTE_LIMIT_PDF_STREAM_IN_MEMORY
+#define TTE_LIMIT_PDF_STREAM_IN_MEMORY (8u << 20) /* bytes of one stream's data the change analysis reads into memory; longer ones are compared in windows */
+#endif
 #ifndef TTE_LIMIT_TIMESTAMPS_PER_SIG
 #define TTE_LIMIT_TIMESTAMPS_PER_SIG   4u     /* signature timestamps examined per signature */
 #endif
