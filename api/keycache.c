@@ -51,7 +51,7 @@ struct ApiKeyCache {
   GHashTable *certs;  /* key id -> CertEntry* */
   GHashTable *active; /* signer id -> ApiKey* */
   GHashTable *open;   /* key id -> OpenKey* */
-  TteSecret *mac_key; /* random per process, for OpenKey.mac */
+  guint8 mac_key[32]; /* random per process, for OpenKey.mac; wiped on free */
   gint64 idle_us;     /* [sign] key_idle_timeout; 0 = keys are not kept open */
   GThread *sweeper;
   gboolean stopping;
@@ -129,7 +129,6 @@ ApiKeyCache *
 api_keycache_new(const ApiConfig *cfg, ApiStore *store)
 {
   ApiKeyCache *kc = g_new0(ApiKeyCache, 1);
-  guint8 k[32];
 
   kc->cfg = cfg;
   kc->store = store;
@@ -141,12 +140,10 @@ api_keycache_new(const ApiConfig *cfg, ApiStore *store)
   kc->errors = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
   kc->token_locks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, rwlock_free);
   kc->idle_us = (gint64)cfg->key_idle_timeout_s * G_USEC_PER_SEC;
-  /* Without random bytes or locked memory nothing is kept open: every request opens its
-   * key, as with key_idle_timeout = 0. */
-  if (kc->idle_us > 0 && RAND_priv_bytes(k, sizeof k) == 1)
-    kc->mac_key = tte_secret_new((const char *)k, sizeof k, NULL);
-  OPENSSL_cleanse(k, sizeof k);
-  if (kc->mac_key == NULL)
+  /* Without random bytes nothing is kept open: every request opens its key, as with
+   * key_idle_timeout = 0.  (Raw bytes, not a TteSecret: that refuses a NUL byte, which
+   * one key in nine contains.) */
+  if (kc->idle_us > 0 && RAND_priv_bytes(kc->mac_key, sizeof kc->mac_key) != 1)
     kc->idle_us = 0;
   if (kc->idle_us > 0)
     kc->sweeper = g_thread_new("tte-keycache", sweeper_main, kc);
@@ -172,7 +169,7 @@ api_keycache_free(ApiKeyCache *kc)
     g_thread_join(kc->sweeper);
   }
   g_hash_table_unref(kc->open);
-  tte_secret_free(kc->mac_key);
+  OPENSSL_cleanse(kc->mac_key, sizeof kc->mac_key);
   g_cond_clear(&kc->cond);
   g_hash_table_unref(kc->certs);
   g_hash_table_unref(kc->active);
@@ -511,9 +508,9 @@ pin_mac(ApiKeyCache *kc, TteSecret *pin, guint8 out[PIN_MAC_LEN])
 {
   size_t len = 0;
 
-  return EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, tte_secret_get(kc->mac_key),
-                   tte_secret_len(kc->mac_key), (const unsigned char *)tte_secret_get(pin),
-                   tte_secret_len(pin), out, PIN_MAC_LEN, &len) != NULL &&
+  return EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, kc->mac_key, sizeof kc->mac_key,
+                   (const unsigned char *)tte_secret_get(pin), tte_secret_len(pin), out,
+                   PIN_MAC_LEN, &len) != NULL &&
          len == PIN_MAC_LEN;
 }
 
