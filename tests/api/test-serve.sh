@@ -6,22 +6,8 @@
 set -u
 TTE="${TTE_BUILD_DIR:?TTE_BUILD_DIR not set}/api/tte"
 WORK=$(mktemp -d /tmp/tte-serve-test.XXXXXX)
-SERVER_PID=
-N=0
-FAILED=0
-
-cleanup() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-ok() { N=$((N + 1)); echo "ok $N - $*"; [ -n "${TTE_TEST_TIMES-}" ] && date +%T.%N >&2; }
-not_ok() { N=$((N + 1)); FAILED=1; echo "not ok $N - $*"; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+# TAP helpers, start_server/stop_server, cleanup of $WORK
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 matches() { [[ $1 =~ $2 ]]; }
 
 for tool in curl sqlite3 python3; do
@@ -49,26 +35,6 @@ busy_timeout_ms = 500
 CONF
 
 # ---- helpers ---------------------------------------------------------------------------
-start_server() {
-  rm -f "$WORK/port"
-  "$TTE" serve --config "$CONF" --port-file "$WORK/port" "$@" 2>>"$LOG" &
-  SERVER_PID=$!
-  for _ in $(seq 1 100); do
-    [ -s "$WORK/port" ] && break
-    sleep 0.1
-  done
-  PORT=$(cat "$WORK/port" 2>/dev/null || echo 0)
-  BASE="http://127.0.0.1:$PORT"
-  [ "$PORT" != 0 ]
-}
-
-stop_server() {
-  kill -TERM "$SERVER_PID" && wait "$SERVER_PID"
-  local rc=$?
-  SERVER_PID=
-  return $rc
-}
-
 # req METHOD PATH TOKEN [JSON] -> $STATUS, body in $WORK/body
 req() {
   local method=$1 path=$2 token=$3 data=${4-}
@@ -363,5 +329,4 @@ sqlite3 "$WORK/copy.db" "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE i
 OUT=$("$TTE" audit verify --db "$WORK/copy.db"); RC=$?
 check "deleted row: exit 1 naming entry #5 ($OUT)" bash -c "[ $RC = 1 ] && grep -q '#5:' <<<'$OUT'"
 
-echo "1..$N"
-exit $FAILED
+tap_done

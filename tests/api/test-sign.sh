@@ -10,24 +10,10 @@ TTE="${TTE_BUILD_DIR:?TTE_BUILD_DIR not set}/api/tte"
 SRC="${TTE_SOURCE_DIR:?TTE_SOURCE_DIR not set}"
 LETTER_TOOL="$TTE_BUILD_DIR/certs-example/tte-sample-letter"
 WORK=$(mktemp -d /tmp/tte-sign-test.XXXXXX)
-SERVER_PID=
-N=0
-FAILED=0
 SLOW=${TTE_SLOW_TESTS:-}
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$SRC/tests/lsan.supp:print_suppressions=0}"
-
-cleanup() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-ok() { N=$((N + 1)); echo "ok $N - $*"; }
-not_ok() { N=$((N + 1)); FAILED=1; echo "not ok $N - $*"; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+# TAP helpers, start_server/stop_server, cleanup of $WORK
+. "$SRC/tests/lib.sh"
 
 for tool in curl jq softhsm2-util openssl; do
   if ! command -v $tool >/dev/null; then
@@ -87,25 +73,6 @@ organization = Pemerintah Kabupaten Lombok Timur
 CONF
 # The seal's PIN is the service's own, in a file only it may read.
 install -m 600 "$DEMO/pins/opd-bappeda.pin" "$WORK/seal.pin"
-
-start_server() {
-  rm -f "$WORK/port"
-  "$TTE" serve --config "$CONF" --port-file "$WORK/port" 2>>"$LOG" &
-  SERVER_PID=$!
-  for _ in $(seq 1 150); do
-    [ -s "$WORK/port" ] && break
-    sleep 0.1
-  done
-  PORT=$(cat "$WORK/port" 2>/dev/null || echo 0)
-  BASE="http://127.0.0.1:$PORT"
-  [ "$PORT" != 0 ]
-}
-stop_server() {
-  kill -TERM "$SERVER_PID" && wait "$SERVER_PID"
-  local rc=$?
-  SERVER_PID=
-  return $rc
-}
 
 # call METHOD PATH TOKEN [curl args...] -> $STATUS, body in $WORK/body, headers in $WORK/hdr
 call() {
@@ -651,5 +618,4 @@ else
   ok "# SKIP fault-injecting PKCS#11 module not built: key cache token tests not run"
 fi
 
-echo "1..$N"
-exit $FAILED
+tap_done

@@ -13,17 +13,11 @@ HERE="$TTE_SOURCE_DIR/tests/web"
 OUT="$TTE_BUILD_DIR/tests/web"
 CHROMIUM=${TTE_CHROMIUM:-/usr/bin/chromium}
 WORK=$(mktemp -d /tmp/tte-web-test.XXXXXX)
-SERVER_PID=
+CONF="$WORK/tte.conf"
+# start_server/stop_server and cleanup of $WORK (the TAP lines come from web.spec.mjs)
+. "$TTE_SOURCE_DIR/tests/lib.sh"
 
 skip() { echo "1..0 # SKIP $*"; exit 0; }
-cleanup() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 # Setup failures are not browser failures: print the reason as a failing TAP plan.
 bail() { echo "Bail out! $*"; [ -f "$WORK/serve.log" ] && tail -20 "$WORK/serve.log" | sed 's/^/# /'; exit 1; }
 
@@ -73,17 +67,6 @@ read -r SIGNER STOKEN < <("$TTE" serve --config "$WORK/tte.conf" --bootstrap-sig
 [ -n "${STOKEN:-}" ] || bail "bootstrap signer"
 # The QR code must point at this very server: base_url is only known once it listens,
 # so start once to learn a free port, then restart on that port with base_url set.
-start_server() {
-  rm -f "$WORK/port"
-  "$TTE" serve --config "$WORK/tte.conf" --port-file "$WORK/port" "$@" 2>>"$WORK/serve.log" &
-  SERVER_PID=$!
-  for _ in $(seq 1 200); do
-    [ -s "$WORK/port" ] && break
-    sleep 0.1
-  done
-  PORT=$(cat "$WORK/port" 2>/dev/null || echo 0)
-  [ "$PORT" != 0 ]
-}
 start_server || bail "tte serve did not start"
 kill -TERM "$SERVER_PID" && wait "$SERVER_PID"
 printf 'base_url = http://127.0.0.1:%s\n' "$PORT" >>"$WORK/tte.conf"

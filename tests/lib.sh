@@ -1,0 +1,64 @@
+# tests/lib.sh — what the bash TAP integration tests share (sourced, not run).
+#
+#   . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+#
+# Set before sourcing: WORK (a fresh temporary directory, removed on exit) and TTE (the
+# tte binary).  Set before calling start_server: CONF (the configuration; it must
+# listen on port 0 unless --listen is given) and optionally LOG (default
+# $WORK/serve.log).
+#
+#   ok DESC / not_ok DESC          one TAP line; N counts them, FAILED=1 after a not ok
+#   check DESC CMD [ARGS...]       ok when CMD succeeds, else not ok
+#   tap_done                       prints the plan "1..N" and exits with FAILED
+#   start_server [ARGS...]         tte serve --config $CONF --port-file ... [ARGS] in the
+#                                  background; waits for the bound port, sets SERVER_PID,
+#                                  PORT and BASE; fails when it does not come up
+#   stop_server                    SIGTERM, wait; returns the server's exit status
+# A trap stops a server still running and removes $WORK when the script exits.
+: "${WORK:?set WORK before sourcing tests/lib.sh}" "${TTE:?set TTE before sourcing tests/lib.sh}"
+N=0
+FAILED=0
+SERVER_PID=
+PORT=0
+BASE=
+
+ok() {
+  N=$((N + 1))
+  echo "ok $N - $*"
+  if [ -n "${TTE_TEST_TIMES-}" ]; then date +%T.%N >&2; fi
+}
+not_ok() { N=$((N + 1)); FAILED=1; echo "not ok $N - $*"; }
+check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+tap_done() { echo "1..$N"; exit "$FAILED"; }
+
+tests_lib_cleanup() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+  fi
+  rm -rf "$WORK"
+}
+trap tests_lib_cleanup EXIT
+
+start_server() {
+  rm -f "$WORK/port"
+  "$TTE" serve --config "${CONF:?set CONF before start_server}" --port-file "$WORK/port" "$@" \
+    2>>"${LOG:-$WORK/serve.log}" &
+  SERVER_PID=$!
+  # Up to 20 s: ASan builds on a busy machine start slowly.
+  for _ in $(seq 1 200); do
+    [ -s "$WORK/port" ] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  PORT=$(cat "$WORK/port" 2>/dev/null || echo 0)
+  BASE="http://127.0.0.1:$PORT"
+  [ "$PORT" != 0 ]
+}
+
+stop_server() {
+  kill -TERM "$SERVER_PID" && wait "$SERVER_PID"
+  local rc=$?
+  SERVER_PID=
+  return $rc
+}
