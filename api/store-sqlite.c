@@ -16,7 +16,8 @@
 typedef struct {
   ApiStore parent;
   sqlite3 *db;
-  GMutex lock; /* the connection */
+  GMutex lock;       /* the connection */
+  GHashTable *stmts; /* SQL text -> sqlite3_stmt*, prepared once (see cached()); under @lock */
   gboolean readonly;
   /* group commit (see run_write) */
   GMutex qlock;
@@ -27,6 +28,23 @@ typedef struct {
 } SqliteStore;
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
+
+/* A statement of the connection's cache: borrowed, reset and unbound when the scope
+ * ends (g_autoptr(CachedStmt)), never finalised by its user. */
+typedef sqlite3_stmt CachedStmt;
+static void
+cached_release(CachedStmt *st)
+{
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CachedStmt, cached_release)
+
+static void
+stmt_finalize(gpointer st)
+{
+  sqlite3_finalize(st);
+}
 
 /* Each entry moves the schema from version i to i+1; never edit a released entry, add
  * a new one. */
@@ -146,16 +164,42 @@ exec_sql(sqlite3 *db, const char *sql, GError **error)
   return TRUE;
 }
 
-static sqlite3_stmt *
-prepare(sqlite3 *db, const char *sql, GError **error)
+/* The prepared statement for @sql (constant text only: the cache is never trimmed),
+ * prepared on first use.  Parsing and planning were a tenth of the database work of a
+ * signature.  Call with s->lock; one user of a given statement at a time. */
+static CachedStmt *
+cached(SqliteStore *s, const char *sql, GError **error)
 {
-  sqlite3_stmt *st = NULL;
+  sqlite3_stmt *st = g_hash_table_lookup(s->stmts, sql);
 
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-    set_db_error(error, db, "prepare");
+  if (st != NULL)
+    return st;
+  if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+    set_db_error(error, s->db, "prepare");
     return NULL;
   }
+  g_hash_table_insert(s->stmts, g_strdup(sql), st);
   return st;
+}
+
+/* sqlite3_exec of a constant statement without result rows, through the cache. */
+static gboolean
+cached_exec(SqliteStore *s, const char *sql, GError **error)
+{
+  g_autoptr(CachedStmt) st = cached(s, sql, error);
+  int rc;
+
+  if (st == NULL)
+    return FALSE;
+  rc = sqlite3_step(st);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    int prc = sqlite3_extended_errcode(s->db) & 0xff;
+    int code =
+        (prc == SQLITE_BUSY || prc == SQLITE_LOCKED) ? API_ERROR_UNAVAILABLE : API_ERROR_STORAGE;
+    g_set_error(error, API_ERROR, code, "database: %s: %s", sql, sqlite3_errmsg(s->db));
+    return FALSE;
+  }
+  return TRUE;
 }
 
 static void
@@ -236,13 +280,13 @@ struct WriteOp {
 static gboolean
 audit_insert_locked(SqliteStore *s, ApiAuditEntry *e, GError **error)
 {
-  g_autoptr(sqlite3_stmt) head = NULL;
-  g_autoptr(sqlite3_stmt) ins = NULL;
+  g_autoptr(CachedStmt) head = NULL;
+  g_autoptr(CachedStmt) ins = NULL;
   gint64 prev_id = 0;
   g_autofree char *prev_hash = NULL;
   int rc;
 
-  head = prepare(s->db, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", error);
+  head = cached(s, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", error);
   if (head == NULL)
     return FALSE;
   rc = sqlite3_step(head);
@@ -254,10 +298,10 @@ audit_insert_locked(SqliteStore *s, ApiAuditEntry *e, GError **error)
     return FALSE;
   }
   api_audit_seal(e, prev_id, prev_hash);
-  ins = prepare(s->db,
-                "INSERT INTO audit (id, time, actor, action, subject, details, prev_hash, hash)"
-                " VALUES (?,?,?,?,?,?,?,?)",
-                error);
+  ins = cached(s,
+               "INSERT INTO audit (id, time, actor, action, subject, details, prev_hash, hash)"
+               " VALUES (?,?,?,?,?,?,?,?)",
+               error);
   if (ins == NULL)
     return FALSE;
   sqlite3_bind_int64(ins, 1, e->id);
@@ -278,7 +322,7 @@ audit_insert_locked(SqliteStore *s, ApiAuditEntry *e, GError **error)
 static gboolean
 exec_step(SqliteStore *s, const Step *step, GError **error)
 {
-  g_autoptr(sqlite3_stmt) st = prepare(s->db, step->sql, error);
+  g_autoptr(CachedStmt) st = cached(s, step->sql, error);
 
   if (st == NULL)
     return FALSE;
@@ -337,7 +381,7 @@ run_batch(SqliteStore *s, GPtrArray *batch)
   g_autoptr(GError) error = NULL;
   gboolean any_ok = FALSE;
 
-  if (!exec_sql(s->db, "BEGIN IMMEDIATE", &error)) {
+  if (!cached_exec(s, "BEGIN IMMEDIATE", &error)) {
     for (guint i = 0; i < batch->len; i++)
       fail_op(g_ptr_array_index(batch, i), error);
     return;
@@ -346,23 +390,23 @@ run_batch(SqliteStore *s, GPtrArray *batch)
     WriteOp *op = g_ptr_array_index(batch, i);
     g_autoptr(GError) sp_error = NULL;
 
-    if (!exec_sql(s->db, "SAVEPOINT op", &sp_error)) {
+    if (!cached_exec(s, "SAVEPOINT op", &sp_error)) {
       fail_op(op, sp_error);
       continue;
     }
     op->ok = op_body(s, op, &op->error);
     if (!op->ok)
-      sqlite3_exec(s->db, "ROLLBACK TO op", NULL, NULL, NULL);
-    sqlite3_exec(s->db, "RELEASE op", NULL, NULL, NULL);
+      (void)cached_exec(s, "ROLLBACK TO op", NULL);
+    (void)cached_exec(s, "RELEASE op", NULL);
     any_ok = any_ok || op->ok;
   }
   if (!any_ok) {
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    (void)cached_exec(s, "ROLLBACK", NULL);
     return;
   }
-  if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+  if (!cached_exec(s, "COMMIT", NULL)) {
     set_db_error(&error, s->db, "commit");
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    (void)cached_exec(s, "ROLLBACK", NULL);
     for (guint i = 0; i < batch->len; i++)
       fail_op(g_ptr_array_index(batch, i), error);
   }
@@ -411,7 +455,8 @@ sq_close(ApiStore *store)
 {
   SqliteStore *s = (SqliteStore *)store;
 
-  /* sqlite3_close_v2 defers until statements are finalised; all of ours are scoped. */
+  /* sqlite3_close_v2 defers until statements are finalised: the cached ones go first. */
+  g_hash_table_unref(s->stmts);
   sqlite3_close_v2(s->db);
   g_mutex_clear(&s->lock);
   g_mutex_clear(&s->qlock);
@@ -491,8 +536,7 @@ sq_signer_get(ApiStore *store, const char *id, GError **error)
 {
   SqliteStore *s = (SqliteStore *)store;
   g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
-  g_autoptr(sqlite3_stmt) st =
-      prepare(s->db, "SELECT " SIGNER_COLS " FROM signers WHERE id = ?", error);
+  g_autoptr(CachedStmt) st = cached(s, "SELECT " SIGNER_COLS " FROM signers WHERE id = ?", error);
   int rc;
 
   if (st == NULL)
@@ -513,8 +557,8 @@ sq_signer_list(ApiStore *store, GError **error)
 {
   SqliteStore *s = (SqliteStore *)store;
   g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
-  g_autoptr(sqlite3_stmt) st =
-      prepare(s->db, "SELECT " SIGNER_COLS " FROM signers ORDER BY created, id", error);
+  g_autoptr(CachedStmt) st =
+      cached(s, "SELECT " SIGNER_COLS " FROM signers ORDER BY created, id", error);
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)api_signer_free);
   int rc;
 
@@ -567,9 +611,8 @@ sq_token_find_by_hash(ApiStore *store, const guint8 hash[32], GError **error)
 {
   SqliteStore *s = (SqliteStore *)store;
   g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
-  g_autoptr(sqlite3_stmt) st = prepare(
-      s->db,
-      "SELECT id, role, signer_id, label, hash, created, revoked FROM api_tokens WHERE hash = ?",
+  g_autoptr(CachedStmt) st = cached(
+      s, "SELECT id, role, signer_id, label, hash, created, revoked FROM api_tokens WHERE hash = ?",
       error);
   ApiToken *t;
   int rc;
@@ -672,8 +715,8 @@ sq_key_list(ApiStore *store, const char *signer_id, GError **error)
 {
   SqliteStore *s = (SqliteStore *)store;
   g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
-  g_autoptr(sqlite3_stmt) st = prepare(
-      s->db,
+  g_autoptr(CachedStmt) st = cached(
+      s,
       "SELECT id, signer_id, pkcs11_uri, cert_pem, state, not_before, not_after, created, updated"
       " FROM keys WHERE ?1 IS NULL OR signer_id = ?1 ORDER BY created, id",
       error);
@@ -756,8 +799,7 @@ sq_document_get(ApiStore *store, const char *id, GError **error)
 {
   SqliteStore *s = (SqliteStore *)store;
   g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
-  g_autoptr(sqlite3_stmt) st =
-      prepare(s->db, "SELECT " DOC_COLS " FROM documents WHERE id = ?", error);
+  g_autoptr(CachedStmt) st = cached(s, "SELECT " DOC_COLS " FROM documents WHERE id = ?", error);
 
   if (st == NULL)
     return NULL;
@@ -770,9 +812,8 @@ sq_document_find_idempotent(ApiStore *store, const char *signer_id, const char *
 {
   SqliteStore *s = (SqliteStore *)store;
   g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
-  g_autoptr(sqlite3_stmt) st = prepare(
-      s->db, "SELECT " DOC_COLS " FROM documents WHERE signer_id = ? AND idempotency_key = ?",
-      error);
+  g_autoptr(CachedStmt) st = cached(
+      s, "SELECT " DOC_COLS " FROM documents WHERE signer_id = ? AND idempotency_key = ?", error);
 
   if (st == NULL)
     return NULL;
@@ -786,8 +827,8 @@ sq_document_find_by_sha256(ApiStore *store, const char *sha256_hex, GError **err
 {
   SqliteStore *s = (SqliteStore *)store;
   g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
-  g_autoptr(sqlite3_stmt) st = prepare(
-      s->db, "SELECT " DOC_COLS " FROM documents WHERE sha256 = ? ORDER BY signed_at DESC LIMIT 1",
+  g_autoptr(CachedStmt) st = cached(
+      s, "SELECT " DOC_COLS " FROM documents WHERE sha256 = ? ORDER BY signed_at DESC LIMIT 1",
       error);
 
   if (st == NULL)
@@ -800,7 +841,7 @@ sq_document_find_by_sha256(ApiStore *store, const char *sha256_hex, GError **err
 static gboolean
 check_withdrawable(SqliteStore *s, WriteOp *op, GError **error)
 {
-  g_autoptr(sqlite3_stmt) st = prepare(s->db, "SELECT status FROM documents WHERE id = ?", error);
+  g_autoptr(CachedStmt) st = cached(s, "SELECT status FROM documents WHERE id = ?", error);
   int rc;
 
   if (st == NULL)
@@ -853,8 +894,8 @@ sq_audit_list(ApiStore *store, const ApiAuditFilter *f, GError **error)
 {
   SqliteStore *s = (SqliteStore *)store;
   g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
-  g_autoptr(sqlite3_stmt) st = prepare(
-      s->db,
+  g_autoptr(CachedStmt) st = cached(
+      s,
       "SELECT id, time, actor, action, subject, details, prev_hash, hash FROM audit"
       " WHERE id > ?1 AND time >= ?2 AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR actor = ?4)"
       " ORDER BY id LIMIT ?5",
@@ -912,8 +953,8 @@ sq_key_set_cert(ApiStore *store, const char *id, const char *cert_pem, gint64 no
 static gboolean
 check_activatable(SqliteStore *s, WriteOp *op, GError **error)
 {
-  g_autoptr(sqlite3_stmt) st =
-      prepare(s->db, "SELECT state, cert_pem IS NOT NULL FROM keys WHERE id = ?", error);
+  g_autoptr(CachedStmt) st =
+      cached(s, "SELECT state, cert_pem IS NOT NULL FROM keys WHERE id = ?", error);
   int rc;
 
   if (st == NULL)
@@ -1026,8 +1067,8 @@ sq_replay_get(ApiStore *store, const char *signer_id, const char *idempotency_ke
 {
   SqliteStore *s = (SqliteStore *)store;
   g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
-  g_autoptr(sqlite3_stmt) st = prepare(
-      s->db, "SELECT body FROM replay WHERE signer_id = ? AND idempotency_key = ? AND sha256 = ?",
+  g_autoptr(CachedStmt) st = cached(
+      s, "SELECT body FROM replay WHERE signer_id = ? AND idempotency_key = ? AND sha256 = ?",
       error);
   int rc;
 
@@ -1168,6 +1209,7 @@ open_full(const char *path, guint busy_ms, int target, gboolean readonly, GError
   s->db = db;
   s->readonly = readonly;
   g_mutex_init(&s->lock);
+  s->stmts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, stmt_finalize);
   g_mutex_init(&s->qlock);
   g_cond_init(&s->qcond);
   s->queue = g_ptr_array_new();
