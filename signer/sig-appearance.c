@@ -165,7 +165,18 @@ append_num(GString *s, double v)
         g_string_append_c(s, '0');
         return;
       }
-      g_string_append_printf(s, "%s%" G_GUINT64_FORMAT, t < 0 ? "-" : "", a / 1000);
+      {
+        char d[24];
+        gsize i = sizeof d;
+        guint64 ip = a / 1000;
+        do {
+          d[--i] = (char)('0' + ip % 10);
+          ip /= 10;
+        } while (ip > 0);
+        if (t < 0)
+          d[--i] = '-';
+        g_string_append_len(s, d + i, (gssize)(sizeof d - i));
+      }
       if (frac != 0) {
         char d[5] = {'.', (char)('0' + frac / 100), (char)('0' + frac / 10 % 10),
                      (char)('0' + frac % 10), '\0'};
