@@ -73,6 +73,9 @@ static const ChangeText change_texts[] = {
     "appearance can cover the signed content",
     "Kolom tanda tangan yang terlihat ditambahkan setelah dokumen disertifikasi; "
     "tampilannya dapat menutupi isi yang ditandatangani" },
+  { "locked-field-changed",
+    "A form field that this signature locked (FieldMDP) was changed after signing",
+    "Isian formulir yang dikunci oleh tanda tangan ini (FieldMDP) diubah setelah penandatanganan" },
   { "signature-changed", "An existing signature dictionary was changed",
     "Kamus tanda tangan yang sudah ada diubah" },
   { "page-content-changed", "The content of a page was changed",
@@ -959,11 +962,13 @@ qhas(qpdf_data q, qpdf_oh oh, const char *key)
   return r;
 }
 
-/* Copy of the unparsed form (qpdf's string lives only until the next call). */
+/* Copy of the unparsed form (qpdf's string lives only until the next call).  Resolved:
+ * for an indirect object qpdf_oh_unparse() gives "N G R", which would make every
+ * rewritten top-level string, name or boolean (a field value, a script) look unchanged. */
 static char *
 qp_unparse(Qp *p, qpdf_oh oh)
 {
-  return g_strdup(qpdf_oh_unparse(p->q, oh));
+  return g_strdup(qpdf_oh_unparse_resolved(p->q, oh));
 }
 
 static GPtrArray *
@@ -1357,6 +1362,7 @@ typedef struct {
   GHashTable *compressed_any; /* objstm_key() of every type-2 entry in a later revision */
   VfyMdpLevel mdp;
   guint max_depth;
+  GPtrArray *locks;       /* LockSpec*: the fields this signature locked (FieldMDP) */
 } Judge;
 
 /* One key for "object @obj at index @idx of object stream @stm" (collisions only make
@@ -2099,6 +2105,208 @@ field_read_only(Qp *p, qpdf_oh f, guint max_depth)
   return ro;
 }
 
+/* ------------------------------------------------------------------------------------
+ * FieldMDP: the fields this signature locked (ISO 32000-1, 12.8.2.4 and 12.7.4.5)
+ * ---------------------------------------------------------------------------------- */
+
+typedef enum { LOCK_ALL, LOCK_INCLUDE, LOCK_EXCLUDE } LockAction;
+
+typedef struct {
+  LockAction action;
+  GPtrArray *fields; /* char*: fully qualified field names */
+} LockSpec;
+
+static void
+lock_spec_free(LockSpec *l)
+{
+  if (l == NULL)
+    return;
+  g_ptr_array_unref(l->fields);
+  g_free(l);
+}
+
+/* A /Lock dictionary or FieldMDP /TransformParams.  An /Action other than /Include or
+ * /Exclude (missing, unknown) locks every field: the stricter reading. */
+static LockSpec *
+read_lock_spec(Qp *p, qpdf_oh d)
+{
+  LockSpec *l;
+  qpdf_oh fields;
+  int n;
+
+  if (!qpdf_oh_is_dictionary(p->q, d))
+    return NULL;
+  l = g_new0(LockSpec, 1);
+  l->fields = g_ptr_array_new_with_free_func(g_free);
+  l->action = qp_name_is(p, d, "/Action", "/Include")   ? LOCK_INCLUDE
+              : qp_name_is(p, d, "/Action", "/Exclude") ? LOCK_EXCLUDE
+                                                        : LOCK_ALL;
+  fields = qk(p->q, d, "/Fields");
+  n = qpdf_oh_is_array(p->q, fields) ? qpdf_oh_get_array_n_items(p->q, fields) : 0;
+  for (int i = 0; i < n && (guint)i < TTE_LIMIT_PDF_MAX_FIELDS; i++) {
+    qpdf_oh it = qpdf_oh_get_array_item(p->q, fields, i);
+    if (qpdf_oh_is_string(p->q, it))
+      g_ptr_array_add(l->fields, g_strdup(qpdf_oh_get_utf8_value(p->q, it)));
+    qpdf_oh_release(p->q, it);
+  }
+  qpdf_oh_release(p->q, fields);
+  return l;
+}
+
+/* The fully qualified name of field (or widget) @f: its /T and its ancestors'. */
+static char *
+qp_field_name(Qp *p, qpdf_oh f, guint max_depth)
+{
+  g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func(g_free);
+  qpdf_oh cur = qpdf_oh_new_object(p->q, f);
+  GString *name = g_string_new(NULL);
+
+  for (guint i = 0; i < max_depth && qpdf_oh_is_dictionary(p->q, cur); i++) {
+    qpdf_oh t = qk(p->q, cur, "/T"), parent;
+    if (qpdf_oh_is_string(p->q, t))
+      g_ptr_array_add(parts, g_strdup(qpdf_oh_get_utf8_value(p->q, t)));
+    qpdf_oh_release(p->q, t);
+    parent = qk(p->q, cur, "/Parent");
+    qpdf_oh_release(p->q, cur);
+    cur = parent;
+  }
+  qpdf_oh_release(p->q, cur);
+  for (guint i = parts->len; i-- > 0;)
+    g_string_append_printf(name, "%s%s", name->len > 0 ? "." : "", (const char *)g_ptr_array_index(parts, i));
+  return g_string_free(name, FALSE);
+}
+
+/* Does @lock name @field, or a field above it (locking "a" locks "a.b")? */
+static gboolean
+lock_names(const char *lock, const char *field)
+{
+  gsize n = strlen(lock);
+  return strncmp(field, lock, n) == 0 && (field[n] == '\0' || field[n] == '.');
+}
+
+static gboolean
+field_locked(Judge *j, const char *name)
+{
+  for (guint i = 0; j->locks != NULL && i < j->locks->len; i++) {
+    const LockSpec *l = g_ptr_array_index(j->locks, i);
+    gboolean named = FALSE;
+    for (guint k = 0; k < l->fields->len && !named; k++)
+      named = lock_names(g_ptr_array_index(l->fields, k), name);
+    if (l->action == LOCK_ALL || (l->action == LOCK_INCLUDE && named) || (l->action == LOCK_EXCLUDE && !named))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* Find, in the signed revision's form, the signature whose /ByteRange ends at
+ * @signed_len, and collect what it locks: its field's /Lock and the FieldMDP entries of
+ * its /Reference.  Bounded by TTE_LIMIT_PDF_MAX_FIELDS and @max_depth. */
+static void
+find_locks(Qp *p, qpdf_oh field, gsize signed_len, guint depth, guint max_depth, guint *budget,
+           GHashTable *seen, GPtrArray *locks)
+{
+  int id = qpdf_oh_get_object_id(p->q, field);
+  qpdf_oh v, kids;
+
+  if (depth > max_depth || *budget == 0 || !qpdf_oh_is_dictionary(p->q, field))
+    return;
+  if (id > 0) {
+    if (g_hash_table_contains(seen, GINT_TO_POINTER(id)))
+      return;
+    g_hash_table_add(seen, GINT_TO_POINTER(id));
+  }
+  (*budget)--;
+  v = qk(p->q, field, "/V");
+  if (qpdf_oh_is_dictionary(p->q, v) && qp_is_sig_field(p, field, max_depth)) {
+    qpdf_oh br = qk(p->q, v, "/ByteRange");
+    gint64 e[4] = { 0 };
+    gboolean ok = qpdf_oh_is_array(p->q, br) && qpdf_oh_get_array_n_items(p->q, br) == 4;
+    for (int i = 0; ok && i < 4; i++) {
+      qpdf_oh x = qpdf_oh_get_array_item(p->q, br, i);
+      ok = qpdf_oh_is_integer(p->q, x);
+      e[i] = ok ? qpdf_oh_get_int_value(p->q, x) : 0;
+      qpdf_oh_release(p->q, x);
+    }
+    qpdf_oh_release(p->q, br);
+    if (ok && e[2] >= 0 && e[3] >= 0 && e[2] <= G_MAXINT64 - e[3] && (guint64)(e[2] + e[3]) == signed_len) {
+      qpdf_oh lock = qk(p->q, field, "/Lock"), refs = qk(p->q, v, "/Reference");
+      int n = qpdf_oh_is_array(p->q, refs) ? qpdf_oh_get_array_n_items(p->q, refs) : 0;
+      LockSpec *l = read_lock_spec(p, lock);
+      if (l != NULL)
+        g_ptr_array_add(locks, l);
+      for (int i = 0; i < n && i < 16; i++) {
+        qpdf_oh r = qpdf_oh_get_array_item(p->q, refs, i);
+        if (qp_name_is(p, r, "/TransformMethod", "/FieldMDP")) {
+          qpdf_oh tp = qk(p->q, r, "/TransformParams");
+          /* FieldMDP without parameters names no fields: the stricter reading locks all. */
+          l = qpdf_oh_is_dictionary(p->q, tp) ? read_lock_spec(p, tp) : NULL;
+          if (l == NULL) {
+            l = g_new0(LockSpec, 1);
+            l->fields = g_ptr_array_new_with_free_func(g_free);
+            l->action = LOCK_ALL;
+          }
+          g_ptr_array_add(locks, l);
+          qpdf_oh_release(p->q, tp);
+        }
+        qpdf_oh_release(p->q, r);
+      }
+      qpdf_oh_release(p->q, lock);
+      qpdf_oh_release(p->q, refs);
+    }
+  }
+  qpdf_oh_release(p->q, v);
+  kids = qk(p->q, field, "/Kids");
+  if (qpdf_oh_is_array(p->q, kids)) {
+    int n = qpdf_oh_get_array_n_items(p->q, kids);
+    for (int i = 0; i < n && *budget > 0; i++) {
+      qpdf_oh k = qpdf_oh_get_array_item(p->q, kids, i);
+      find_locks(p, k, signed_len, depth + 1, max_depth, budget, seen, locks);
+      qpdf_oh_release(p->q, k);
+    }
+  }
+  qpdf_oh_release(p->q, kids);
+}
+
+static GPtrArray *
+signature_locks(Qp *p, gsize signed_len, guint max_depth)
+{
+  GPtrArray *locks = g_ptr_array_new_with_free_func((GDestroyNotify)lock_spec_free);
+  g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
+  qpdf_oh root = qpdf_get_root(p->q);
+  qpdf_oh acro = qk(p->q, root, "/AcroForm");
+  qpdf_oh fields = qk(p->q, acro, "/Fields");
+  guint budget = TTE_LIMIT_PDF_MAX_FIELDS;
+  int n = qpdf_oh_is_array(p->q, fields) ? qpdf_oh_get_array_n_items(p->q, fields) : 0;
+
+  for (int i = 0; i < n && budget > 0; i++) {
+    qpdf_oh f = qpdf_oh_get_array_item(p->q, fields, i);
+    find_locks(p, f, signed_len, 0, max_depth, &budget, seen, locks);
+    qpdf_oh_release(p->q, f);
+  }
+  qpdf_oh_release(p->q, fields);
+  qpdf_oh_release(p->q, acro);
+  qpdf_oh_release(p->q, root);
+  return locks;
+}
+
+/* Was field (or widget, or field value) @n of the final document locked by this
+ * signature?  Then its change is named, with the field. */
+static gboolean
+note_if_locked(Judge *j, guint num, qpdf_oh field)
+{
+  g_autofree char *name = NULL;
+  g_autofree char *why = NULL;
+
+  if (j->locks == NULL || j->locks->len == 0)
+    return FALSE;
+  name = qp_field_name(j->after, field, j->max_depth);
+  if (!field_locked(j, name))
+    return FALSE;
+  why = g_strdup_printf("field \"%s\"", name);
+  note(j, "locked-field-changed", FALSE, num, why);
+  return TRUE;
+}
+
 /* An existing field or annotation changed. */
 static void
 judge_field_or_annot(Judge *j, guint num, qpdf_oh o, qpdf_oh n)
@@ -2152,6 +2360,8 @@ judge_field_or_annot(Judge *j, guint num, qpdf_oh o, qpdf_oh n)
       /* Filling a field: value, selection, and the appearance regenerated for it. */
       if (was_read_only) {
         note(j, "form-changed", FALSE, num, "a read-only field was changed");
+      } else if (note_if_locked(j, num, n)) {
+        /* Not "filled": its appearance may not change either. */
       } else {
         g_hash_table_add(j->filled, GUINT_TO_POINTER(num));
         note(j, "form-filled", TRUE, num, NULL);
@@ -2211,10 +2421,29 @@ judge_changed(Judge *j, guint num, qpdf_oh o, qpdf_oh n)
     case CTX_ANNOT:
     case CTX_FIELD: judge_field_or_annot(j, num, o, n); break;
     case CTX_FIELDS: judge_fields_lists(j, num, o, n); break;
-    case CTX_FIELDVAL:
-      g_hash_table_add(j->filled, GUINT_TO_POINTER(num));
-      note(j, "form-filled", TRUE, num, NULL);
+    case CTX_FIELDVAL: {
+      /* An indirect value: locked when a field that uses it is. */
+      gboolean locked = FALSE;
+      for (guint i = 0; r->referrers != NULL && i < r->referrers->len && !locked; i++) {
+        guint ref = g_array_index(r->referrers, guint, i);
+        RoleInfo *rr = g_hash_table_lookup(j->roles, GUINT_TO_POINTER(ref));
+        if (ref != 0 && rr != NULL && (rr->roles & ((1u << CTX_FIELD) | (1u << CTX_ANNOT)))) {
+          qpdf_oh fo = qpdf_get_object_by_id(j->after->q, (int)ref, (int)gen_of(j->eff, ref));
+          locked = note_if_locked(j, num, fo);
+          qpdf_oh_release(j->after->q, fo);
+        }
+      }
+      /* Too many users to know them all: locked if any lock applies at all. */
+      if (!locked && r->many_referrers && j->locks != NULL && j->locks->len > 0) {
+        note(j, "locked-field-changed", FALSE, num, "a value shared by many fields");
+        locked = TRUE;
+      }
+      if (!locked) {
+        g_hash_table_add(j->filled, GUINT_TO_POINTER(num));
+        note(j, "form-filled", TRUE, num, NULL);
+      }
       break;
+    }
     case CTX_AP: break; /* second pass: needs to know which widgets were filled */
     case CTX_ACROFORM: judge_acroform_dicts(j, num, o, n); break;
     case CTX_DR: note(j, "form-updated", TRUE, num, NULL); break;
@@ -2612,8 +2841,9 @@ vfy_changes_analyse(const guint8 *data, gsize len, gsize signed_len, VfyMdpLevel
   if (!qp_open(&after, data, len, "whole file", error))
     goto out;
   {
+    g_autoptr(GPtrArray) locks = signature_locks(&before, signed_len, b.max_depth);
     Judge j = { &f, &before, &after, signed_map, eff, touched, changed, filled, roles, compressed_any,
-                mdp, b.max_depth };
+                mdp, b.max_depth, locks };
     g_autoptr(GArray) nums = g_array_new(FALSE, FALSE, sizeof(guint));
     g_autoptr(GArray) aps = g_array_new(FALSE, FALSE, sizeof(guint));
     GHashTableIter it;

@@ -23,6 +23,7 @@ typedef struct {
    * "form-filled", "annotation-added", "page-content-changed", "page-tree-changed",
    * "catalog-changed", "object-freed", "object-repointed", "resources-changed",
    * "annotation-on-page-changed", "signature-field-after-certification",
+   * "locked-field-changed" (a field this signature locked with FieldMDP or /Lock),
    * "xref-only-revision", "trailing-data", "unexplained-change". */
   char *classification;
   gboolean allowed;  /* TRUE when the whitelist (and the MDP level) explains it */

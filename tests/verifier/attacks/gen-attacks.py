@@ -554,6 +554,103 @@ def certified_attacks(pki):
         "annotation-added", 1)
 
 
+# --------------------------------------------------------------------------- FieldMDP
+
+def fieldmdp_letter(pki, lock=None, reference=None, indirect_value=False, script=False):
+    """A letter with a form — text fields "name" and "pay.amount" (a kid of "pay") and an
+    approval signature field "sig1" — signed (openssl cms, adbe.pkcs7.detached) in the
+    same revision.  lock: the /Lock dictionary of sig1; reference: TransformParams of a
+    FieldMDP /Reference in the signature dictionary (podofosign writes neither).
+    Returns (bytes, object numbers)."""
+    objs = letter_plain()
+    n = len(objs)
+    nums = {"acroform": n + 1, "name": n + 2, "pay": n + 3, "amount": n + 4, "sig1": n + 5, "sigv": n + 6,
+            "value": n + 7}
+    nums["js"] = n + 8
+    objs[0] = b"<< /Type /Catalog /Pages 2 0 R /AcroForm %d 0 R %s>>" % (
+        nums["acroform"], b"/OpenAction << /S /JavaScript /JS %d 0 R >> " % nums["js"] if script else b"")
+    objs.append(b"<< /Fields [%d 0 R %d 0 R %d 0 R] /SigFlags 3 /DA (/Helv 0 Tf 0 g) >>"
+                % (nums["name"], nums["pay"], nums["sig1"]))
+    objs.append(b"<< /FT /Tx /T (name) /V (Budi) >>")
+    objs.append(b"<< /FT /Tx /T (pay) /Kids [%d 0 R] >>" % nums["amount"])
+    value = b"%d 0 R" % nums["value"] if indirect_value else b"(1500000)"
+    objs.append(b"<< /T (amount) /Parent %d 0 R /V %s >>" % (nums["pay"], value))
+    objs.append(b"<< /FT /Sig /T (sig1) /V %d 0 R %s>>"
+                % (nums["sigv"], (b"/Lock " + lock + b" ") if lock else b""))
+    ref = (b"/Reference [<< /Type /SigRef /TransformMethod /FieldMDP /TransformParams %s >>] " % reference
+           if reference else b"")
+    objs.append(b"<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached "
+                b"/ByteRange [0 0000000000 0000000000 0000000000] %s/Contents <%s> >>" % (ref, b"0" * HEX))
+    objs.append(b"(1500000)")
+    objs.append(b"(app.alert\\('Selamat datang'\\);)")
+    data, _ = build_pdf(objs)
+    # The placeholder /ByteRange, filled in place (same width): the signed range ends
+    # where this revision ends.
+    a = data.index(b"/Contents <" + b"0" * HEX) + len(b"/Contents ")
+    b = a + HEX + 2
+    br = b"[0 %010d %010d %010d]" % (a, b, len(data) - b)
+    i = data.index(b"[0 0000000000 0000000000 0000000000]")
+    data = data[:i] + br + data[i + len(br):]
+    content = os.path.join(OUT, "fieldmdp-content.bin")
+    der = os.path.join(OUT, "fieldmdp-sig.der")
+    with open(content, "wb") as f:
+        f.write(data[:a] + data[b:])
+    run("openssl", "cms", "-sign", "-binary", "-md", "sha256", "-outform", "DER", "-in", content, "-out", der,
+        "-signer", f"{pki}/signer.pem", "-inkey", f"{pki}/signer.key")
+    with open(der, "rb") as f:
+        sig = f.read().hex().encode()
+    os.unlink(content)
+    os.unlink(der)
+    assert len(sig) <= HEX
+    data = data[:a + 1] + sig + b"0" * (HEX - len(sig)) + data[b - 1:]
+    return data, nums
+
+
+HEX = 8192  # hex digits reserved for the CMS
+
+
+def fieldmdp_cases(pki):
+    """FieldMDP: a later revision may fill fields the signature left open, never one it
+    locked (ISO 32000-1 12.8.2.4; the field's /Lock, 12.7.4.5)."""
+    include = b"<< /Type /TransformParams /Action /Include /Fields [(pay.amount)] /V /1.2 >>"
+    exclude = b"<< /Type /TransformParams /Action /Exclude /Fields [(name)] /V /1.2 >>"
+    every = b"<< /Type /TransformParams /Action /All /V /1.2 >>"
+    parent = b"<< /Type /TransformParams /Action /Include /Fields [(pay)] /V /1.2 >>"
+
+    def fill(data, nums, field, value):
+        body = get_obj(data, nums[field])
+        return append_update(data, {nums[field]: re.sub(rb"/V \([^)]*\)", b"/V (" + value + b")", body)})
+
+    d, nums = fieldmdp_letter(pki, reference=include)
+    emit("fieldmdp-include-locked-filled", fill(d, nums, "amount", b"95000000"), len(d), 0, "changes",
+         "locked-field-changed")
+    emit("fieldmdp-include-open-filled", fill(d, nums, "name", b"Ani"), len(d), 0, "control", "form-filled")
+    d, nums = fieldmdp_letter(pki, reference=exclude)
+    emit("fieldmdp-exclude-open-filled", fill(d, nums, "name", b"Ani"), len(d), 0, "control", "form-filled")
+    emit("fieldmdp-exclude-locked-filled", fill(d, nums, "amount", b"95000000"), len(d), 0, "changes",
+         "locked-field-changed")
+    d, nums = fieldmdp_letter(pki, reference=every)
+    emit("fieldmdp-all-filled", fill(d, nums, "name", b"Ani"), len(d), 0, "changes", "locked-field-changed")
+    # Locking "pay" locks its kid "pay.amount".
+    d, nums = fieldmdp_letter(pki, reference=parent)
+    emit("fieldmdp-parent-locks-kid", fill(d, nums, "amount", b"95000000"), len(d), 0, "changes",
+         "locked-field-changed")
+    # The field's /Lock alone (no FieldMDP reference in the signature) locks too.
+    d, nums = fieldmdp_letter(pki, lock=b"<< /Type /SigFieldLock /Action /Include /Fields [(pay.amount)] >>")
+    emit("fieldmdp-lock-dict-filled", fill(d, nums, "amount", b"95000000"), len(d), 0, "changes",
+         "locked-field-changed")
+    emit("fieldmdp-lock-dict-open-filled", fill(d, nums, "name", b"Ani"), len(d), 0, "control", "form-filled")
+    # A locked field whose value is an indirect object: the value object rewritten.
+    d, nums = fieldmdp_letter(pki, reference=include, indirect_value=True)
+    emit("fieldmdp-indirect-value", append_update(d, {nums["value"]: b"(95000000)"}), len(d), 0, "changes",
+         "locked-field-changed")
+    # Not FieldMDP: an indirect string rewritten (qpdf unparses an indirect object as
+    # "N G R", which once made every such rewrite look unchanged).
+    d, nums = fieldmdp_letter(pki, script=True)
+    emit("indirect-script-rewritten", append_update(d, {nums["js"]: b"(this.getField\\('pay.amount'\\).value = 95000000;)"}),
+         len(d), 0, "changes", "unexplained-change")
+
+
 def main():
     pki = make_pki()
     plain, _ = build_pdf(letter_plain())
@@ -571,6 +668,7 @@ def main():
     attacks_on("podofo", signed, signed_shadow)
     shadow_attacks("podofo", signed_shadow, shadow_off)
     controls("podofo", signed, pki)
+    fieldmdp_cases(pki)
     if tte_sign(os.path.join(OUT, "letter.pdf"), os.path.join(OUT, "tte-signed.pdf"), pki):
         with open(os.path.join(OUT, "tte-signed.pdf"), "rb") as f:
             tsigned = f.read()

@@ -305,6 +305,15 @@ scan_mdp(const guint8 *d, gsize len)
   return q[3] == '1' ? VFY_MDP_P1 : q[3] == '3' ? VFY_MDP_P3 : VFY_MDP_P2;
 }
 
+static guint
+count_in(const char *hay, const char *needle)
+{
+  guint n = 0;
+  for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle))
+    n++;
+  return n;
+}
+
 static void
 test_corpus_file(gconstpointer data)
 {
@@ -356,6 +365,14 @@ test_corpus_file(gconstpointer data)
      * last signature covers the whole file).  That is a property of the document, not a
      * change after signing; we do not implement the overlap heuristic. */
     g_test_skip("known difference: DSS's annotation-overlap heuristic, no change after signing");
+    return;
+  }
+  if (strcmp(cc->file, "test-with-vri.pdf") == 0 && errors == 0 && total_bad > 0 &&
+      count_in(log->str, "NOT-ALLOWED ") == count_in(log->str, "NOT-ALLOWED locked-field-changed ")) {
+    /* Its only signature carries FieldMDP /Action /All; revision 2 changes TestField2
+     * from TEST2 to TEST20.  ISO 32000-1 12.8.2.4 makes that a violation; DSS's test for
+     * this file asserts no modification findings at all ("intact": the CMS is). */
+    g_test_message("accepted difference: a field locked by FieldMDP /All was filled after signing");
     return;
   }
   if (strcmp(cc->expectation, "modified-after-signing") == 0) {
