@@ -612,6 +612,15 @@ if [ -f "$FAULT" ] && [ -f "$REAL" ]; then
   sign_b
   want "key cache: after the idle close, the passphrase opens it again" 201
   stop_server
+  sed -e '/^\[sign\]/a key_idle_timeout = 0' "$CONF_MAIN" >"$WORK/tte-noidle.conf"
+  CONF="$WORK/tte-noidle.conf"
+  check "server starts with key_idle_timeout = 0" start_server
+  sign_b
+  want "key_idle_timeout = 0: signs (the key opened for the request)" 201
+  check "key_idle_timeout = 0: no key is kept open" [ "$(keys_open)" = 0 ]
+  call POST /api/v1/sign "$TB" -H "X-TTE-Passphrase: Salah-$PIN_B" -F "file=@$WORK/letter.pdf"
+  want "key_idle_timeout = 0: a wrong passphrase is refused by the token" 403 PIN_INCORRECT
+  stop_server
   CONF=$CONF_MAIN
   unset TTE_FAULT_REAL_MODULE TTE_FAULT_CTL
 else
