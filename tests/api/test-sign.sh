@@ -515,6 +515,14 @@ if command -v pdfsig >/dev/null && command -v certutil >/dev/null; then
   check "pdfsig accepts all $CONC concurrently signed files ($bad bad)" [ $bad = 0 ]
 fi
 check "$CONC concurrent: all document hashes distinct" [ "$(sha256sum "$WORK"/conc/*.pdf | cut -d' ' -f1 | sort -u | wc -l)" = $CONC ]
+# Wrong passphrases among right ones: each wrong one logs the token out and in again
+# (tte_p11_signing_key_try_pin) while the others sign with the open key.
+mkdir -p "$WORK/mixed"
+seq 1 40 | xargs -P 16 -I{} sh -c 'if [ $(({} % 5)) = 0 ]; then p="salah-{}"; else p="$1"; fi
+  curl -s -o /dev/null -w "%{http_code} {}\n" -H "Authorization: Bearer $2" -H "X-TTE-Passphrase: $p" \
+    -F "file=@$3" "$4/api/v1/sign"' _ "$PIN_K" "$TK" "$WORK/letter.pdf" "$BASE" >"$WORK/mixed/codes"
+check "mixed load: the 32 right passphrases sign" [ "$(awk '$2 % 5 != 0 && $1 == 201' "$WORK/mixed/codes" | wc -l)" = 32 ]
+check "mixed load: the 8 wrong ones are 403" [ "$(awk '$2 % 5 == 0 && $1 == 403' "$WORK/mixed/codes" | wc -l)" = 8 ]
 
 # ---- kill -9 under load: every document a client received is recorded and audited ----
 mkdir -p "$WORK/crash"
