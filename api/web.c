@@ -1077,7 +1077,7 @@ check_upload(ApiRequest *req, const char *doc_id, GError **error)
     web_page_clear(&p);
     return resp;
   }
-  if (report->signatures->len == 0 && doc == NULL) {
+  if (report->signatures->len == 0 && report->structure_errors_en->len == 0 && doc == NULL) {
     g_set_error_literal(&local, TTE_ERROR, TTE_ERROR_NO_SIGNATURE, "no signature in the file");
     resp = error_page(req, local, p.lang, back);
     web_page_clear(&p);
@@ -1137,7 +1137,7 @@ check_upload(ApiRequest *req, const char *doc_id, GError **error)
             : TR(p.lang, "Sidik jari SHA-256 berkas berbeda dari catatan register.",
                  "The file's SHA-256 fingerprint differs from the register record."));
   }
-  if (report->signatures->len == 0) {
+  if (report->signatures->len == 0 && report->structure_errors_en->len == 0) {
     g_string_append_printf(p.main, "<section class=\"banner banner-bad\"><p>%s</p></section>\n",
                            TR(p.lang, "Berkas ini tidak memiliki tanda tangan elektronik.",
                               "This file has no electronic signature."));

@@ -727,7 +727,7 @@ vfy_pdf_scan(const guint8 *data, gsize len, GError **error)
   qpdf_set_attempt_recovery(q, QPDF_FALSE);
   rc = qpdf_read_memory(q, "input.pdf", (const char *)data, len, NULL);
   if ((rc & QPDF_ERRORS) != 0) {
-    g_set_error(error, TTE_ERROR, TTE_ERROR_NOT_PDF, "qpdf cannot read the file without repairing it: %s",
+    g_set_error(error, TTE_ERROR, TTE_ERROR_PDF_DAMAGED, "qpdf cannot read the file without repairing it: %s",
                 qpdf_get_error_full_text(q, qpdf_get_error(q)));
     qpdf_cleanup(&q);
     return NULL;

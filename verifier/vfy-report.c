@@ -186,6 +186,12 @@ ind_text(VfyIndication ind, gboolean id)
   return "";
 }
 
+static guint
+se_len(const VfyReport *r)
+{
+  return r->structure_errors_en != NULL ? r->structure_errors_en->len : 0;
+}
+
 char *
 vfy_report_to_text(const VfyReport *r, const char *lang)
 {
@@ -200,7 +206,7 @@ vfy_report_to_text(const VfyReport *r, const char *lang)
       g_string_append_printf(out, "  %s: %s\n", id ? "GALAT STRUKTUR" : "STRUCTURE ERROR",
                              (const char *)g_ptr_array_index(se, i));
   }
-  if (r->signatures->len == 0) {
+  if (r->signatures->len == 0 && se_len(r) == 0) {
     g_string_append(out, id ? "Tidak ada tanda tangan dalam berkas ini.\n" : "The file holds no signature.\n");
     return g_string_free(out, FALSE);
   }

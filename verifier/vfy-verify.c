@@ -593,6 +593,7 @@ vfy_verify_bytes(const guint8 *data, gsize len, const char *name, const VfyOptio
   g_autoptr(VfyReport) rep = g_new0(VfyReport, 1);
   g_autoptr(VfyPdfInfo) pdf = NULL;
   g_autoptr(VfyTrust) trust = NULL;
+  g_autoptr(GError) local = NULL;
   Ctx ctx = { 0 };
 
   if (opts == NULL)
@@ -609,9 +610,25 @@ vfy_verify_bytes(const guint8 *data, gsize len, const char *name, const VfyOptio
   trust = vfy_trust_new(opts, error);
   if (trust == NULL)
     return NULL;
-  pdf = vfy_pdf_scan(data, len, error);
-  if (pdf == NULL)
+  pdf = vfy_pdf_scan(data, len, &local);
+  if (pdf == NULL) {
+    gboolean failed = FALSE;
+    /* A damaged file that holds signature data is a verdict, not an input error: what
+     * was signed cannot be established, so nothing in it may be trusted (exit 1). */
+    if (g_error_matches(local, TTE_ERROR, TTE_ERROR_PDF_DAMAGED) &&
+        vfy_find(data, len, "/ByteRange", 10, &failed) != NULL && !failed) {
+      g_ptr_array_add(rep->structure_errors_en,
+                      g_strdup_printf("the file is damaged and holds signature data (/ByteRange); its "
+                                      "signatures cannot be examined: %s", local->message));
+      g_ptr_array_add(rep->structure_errors_id,
+                      g_strdup_printf("berkas rusak dan memuat data tanda tangan (/ByteRange); tanda "
+                                      "tangannya tidak dapat diperiksa: %s", local->message));
+      rep->indication = VFY_TOTAL_FAILED;
+      return g_steal_pointer(&rep);
+    }
+    g_propagate_error(error, g_steal_pointer(&local));
     return NULL;
+  }
   if (pdf->warnings) {
     rep->pdf_warnings = TRUE;
     g_ptr_array_add(rep->warnings_en, g_strdup_printf("qpdf warned while reading the file: %s", pdf->first_warning));

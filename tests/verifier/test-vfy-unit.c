@@ -242,6 +242,31 @@ test_not_pdf(void)
   g_assert_error(error, TTE_ERROR, TTE_ERROR_NOT_PDF);
 }
 
+/* A file qpdf can read only by repairing it: with signature data it is a TOTAL-FAILED
+ * verdict (nothing in it can be trusted); without, an input error. */
+static void
+test_damaged(void)
+{
+  static const char with_sig[] =
+      "%PDF-1.7\n1 0 obj\n<< /Type /Sig /ByteRange [0 10 20 30] /Contents <00> >>\nendobj\n"
+      "startxref\n999999\n%%EOF\n";
+  static const char without[] = "%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\nstartxref\n999999\n%%EOF\n";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VfyReport) r = vfy_verify_bytes((const guint8 *)with_sig, sizeof with_sig - 1, "x", NULL, &error);
+  g_autoptr(VfyReport) r2 = NULL;
+
+  g_assert_no_error(error);
+  g_assert_nonnull(r);
+  g_assert_cmpint(r->indication, ==, VFY_TOTAL_FAILED);
+  g_assert_cmpuint(r->signatures->len, ==, 0);
+  g_assert_cmpuint(r->structure_errors_en->len, ==, 1);
+  g_assert_cmpuint(r->structure_errors_id->len, ==, 1);
+  g_assert_nonnull(strstr(g_ptr_array_index(r->structure_errors_en, 0), "damaged"));
+  r2 = vfy_verify_bytes((const guint8 *)without, sizeof without - 1, "x", NULL, &error);
+  g_assert_null(r2);
+  g_assert_error(error, TTE_ERROR, TTE_ERROR_PDF_DAMAGED);
+}
+
 static void
 test_missing_file(void)
 {
@@ -668,6 +693,7 @@ main(int argc, char **argv)
   g_test_add_func("/verifier/pdf/coverage-not-contents-key", test_coverage_not_contents_key);
   g_test_add_func("/verifier/cms/garbage", test_cms_garbage);
   g_test_add_func("/verifier/report/not-pdf", test_not_pdf);
+  g_test_add_func("/verifier/report/damaged", test_damaged);
   g_test_add_func("/verifier/report/missing-file", test_missing_file);
   g_test_add_func("/verifier/report/bad-trust-file", test_bad_trust_file);
   g_test_add_func("/verifier/report/unsigned", test_unsigned_report);
