@@ -17,6 +17,11 @@ for input in letter ten; do
   t=$(median_of "vtte-$input"); s=$(median_of "vpdfsig-$input")
   printf '%-8s tte verify %7s ms | pdfsig %7s ms (ratio %s)\n' "$input" "$(ms "$t")" "$(ms "$s")" "$(ratio "$t" "$s")"
 done
+# What no OpenSSL 3 verifier can avoid: process start, OpenSSL initialisation, reading
+# the PEM root, one public-key operation (bench/floor.c, linked like the lean tte).
+time_cmd vfloor "$B/bench/floor --verify $W/signer.pem"
+f=$(median_of vfloor); s=$(median_of vpdfsig-letter)
+printf 'floor    start+OpenSSL init+PEM+1 signature check, no PDF %7s ms (ratio to pdfsig 1 page %s)\n' "$(ms "$f")" "$(ratio "$f" "$s")"
 BIG_MB=${BIG_MB:-1024}
 if [ "$BIG_MB" -gt 0 ]; then
   # On disk ($WD, see lib.sh): pages of a tmpfs file that a process maps count in its RSS.
