@@ -4,11 +4,15 @@
 #include "vfy-changes.h"
 
 #include <cairo.h>
+#include <errno.h>
+#include <gio/gio.h>
 #include <poppler.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tte-error.h"
 #include "tte-limits.h"
+#include "vfy-pdf.h"
 
 /* Modest resolution: enough to see a changed word, cheap enough for 50 pages. */
 #define VFY_VISUAL_DPI 60.0
@@ -17,25 +21,176 @@
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(cairo_surface_t, cairo_surface_destroy)
 /* poppler-glib 22.12 declares no autoptr cleanups for its GObjects. */
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(PopplerDocument, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PopplerPage, g_object_unref)
 
-static PopplerDocument *
-open_revision(const guint8 *data, gsize len, const char *what, GError **error)
-{
-  g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(GError) perr = NULL;
-  PopplerDocument *doc;
+/* --- reading a mapped file through pread() -----------------------------------------
+ *
+ * Poppler reads what it renders from its input as it goes; over a GBytes it reads the
+ * bytes in place, so rendering a page of a mapped file touches (and counts in the RSS)
+ * every page of the mapping that the page's content and images lie in: a whole 1 GB
+ * image.  When the bytes lie in the file mapping registered for this thread (vfy-pdf.h),
+ * poppler reads them instead through VfyPreadStream: a GMemoryInputStream over the same
+ * range, so that poppler_document_new_from_stream() takes it for a random-access buffer
+ * (PopplerInputStream: reads on demand, no copy of what was read; any other GInputStream
+ * goes through poppler's CachedFile, which keeps every chunk it loaded), whose read_fn
+ * takes the bytes from the descriptor with pread() into one window of VFY_WINDOW_SIZE
+ * bytes.  The memory stream itself keeps the position and the length (reads stop at
+ * @len exactly, as over the GBytes) and never dereferences the mapping. */
+typedef struct {
+  GMemoryInputStream parent;
+  int fd;
+  goffset off;  /* file offset of the stream's byte 0 */
+  gsize len;    /* bytes in the stream */
+  guint8 *win;  /* VFY_WINDOW_SIZE bytes read ahead */
+  gsize win_pos, win_len; /* stream offset and length of what win holds */
+  gboolean failed; /* pread() failed or came back short: the file changed under us */
+} VfyPreadStream;
 
-  /* Poppler keeps a reference; the caller's buffer outlives the document. */
-  bytes = g_bytes_new_static(data, len);
-  doc = poppler_document_new_from_bytes(bytes, NULL, &perr);
-  if (doc == NULL) {
-    g_set_error(error, TTE_ERROR, TTE_ERROR_FORMAT, "cannot open the %s for rendering: %s", what,
-                perr != NULL ? perr->message : "unknown error");
-    return NULL;
+typedef struct {
+  GMemoryInputStreamClass parent_class;
+} VfyPreadStreamClass;
+
+static GType vfy_pread_stream_get_type(void);
+G_DEFINE_TYPE(VfyPreadStream, vfy_pread_stream, G_TYPE_MEMORY_INPUT_STREAM)
+
+static void
+vfy_pread_stream_init(VfyPreadStream *self)
+{
+  self->fd = -1;
+}
+
+static void
+vfy_pread_stream_finalize(GObject *object)
+{
+  VfyPreadStream *self = (VfyPreadStream *)object;
+  g_free(self->win);
+  G_OBJECT_CLASS(vfy_pread_stream_parent_class)->finalize(object);
+}
+
+/* Fill the window with the bytes from stream offset @pos on; FALSE when the file could
+ * not be read. */
+static gboolean
+pread_window(VfyPreadStream *self, gsize pos)
+{
+  gsize want = MIN((gsize)VFY_WINDOW_SIZE, self->len - pos), done = 0;
+
+  if (self->win == NULL)
+    self->win = g_malloc(MIN(self->len, (gsize)VFY_WINDOW_SIZE));
+  self->win_pos = pos;
+  self->win_len = 0;
+  while (done < want) {
+    ssize_t r = pread(self->fd, self->win + done, want - done, (off_t)(self->off + (goffset)(pos + done)));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      return FALSE;
+    done += (gsize)r;
   }
-  return doc;
+  self->win_len = done;
+  return TRUE;
+}
+
+static gssize
+vfy_pread_stream_read(GInputStream *stream, void *buffer, gsize count, GCancellable *cancellable,
+                      GError **error)
+{
+  VfyPreadStream *self = (VfyPreadStream *)stream;
+  goffset tell = g_seekable_tell(G_SEEKABLE(stream));
+  gsize pos, n;
+
+  (void)cancellable;
+  if (tell < 0 || (guint64)tell >= self->len || count == 0)
+    return 0;
+  pos = (gsize)tell;
+  if (pos < self->win_pos || pos >= self->win_pos + self->win_len) {
+    if (!pread_window(self, pos)) {
+      self->failed = TRUE;
+      g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_FAILED, "the file cannot be read");
+      return -1;
+    }
+  }
+  n = MIN(count, self->win_pos + self->win_len - pos);
+  memcpy(buffer, self->win + (pos - self->win_pos), n);
+  /* The memory stream keeps the position: move it past what was read. */
+  if (!g_seekable_seek(G_SEEKABLE(stream), (goffset)(pos + n), G_SEEK_SET, NULL, error))
+    return -1;
+  return (gssize)n;
+}
+
+static void
+vfy_pread_stream_class_init(VfyPreadStreamClass *klass)
+{
+  G_OBJECT_CLASS(klass)->finalize = vfy_pread_stream_finalize;
+  G_INPUT_STREAM_CLASS(klass)->read_fn = vfy_pread_stream_read;
+}
+
+/* A stream over [data, data + len) that lies in @m. */
+static VfyPreadStream *
+vfy_pread_stream_new(const VfyMapping *m, const guint8 *data, gsize len)
+{
+  VfyPreadStream *self = g_object_new(vfy_pread_stream_get_type(), NULL);
+  g_autoptr(GBytes) range = g_bytes_new_static(data, len); /* length only: never read */
+
+  g_memory_input_stream_add_bytes(G_MEMORY_INPUT_STREAM(self), range);
+  self->fd = m->fd;
+  self->off = (goffset)((guintptr)data - (guintptr)m->base);
+  self->len = len;
+  return self;
+}
+
+/* An open revision: the document and, when it reads a mapped file, its stream. */
+typedef struct {
+  PopplerDocument *doc;
+  VfyPreadStream *stream; /* NULL: poppler reads the bytes in place */
+} Revision;
+
+static void
+revision_clear(Revision *r)
+{
+  g_clear_object(&r->doc);
+  g_clear_object(&r->stream);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Revision, revision_clear)
+
+static gboolean
+open_revision(Revision *r, const guint8 *data, gsize len, const char *what, GError **error)
+{
+  g_autoptr(GError) perr = NULL;
+  const VfyMapping *m = vfy_mapping_of(data, len);
+
+  memset(r, 0, sizeof *r);
+  if (m != NULL) {
+    r->stream = vfy_pread_stream_new(m, data, len);
+    r->doc = poppler_document_new_from_stream(G_INPUT_STREAM(r->stream), (goffset)len, NULL, NULL,
+                                              &perr);
+  } else {
+    /* Poppler keeps a reference; the caller's buffer outlives the document. */
+    g_autoptr(GBytes) bytes = g_bytes_new_static(data, len);
+    r->doc = poppler_document_new_from_bytes(bytes, NULL, &perr);
+  }
+  if (r->doc == NULL) {
+    gboolean io = r->stream != NULL && r->stream->failed;
+    revision_clear(r);
+    if (io)
+      g_set_error(error, TTE_ERROR, TTE_ERROR_IO, "cannot read the %s for rendering", what);
+    else
+      g_set_error(error, TTE_ERROR, TTE_ERROR_FORMAT, "cannot open the %s for rendering: %s", what,
+                  perr != NULL ? perr->message : "unknown error");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* FALSE with TTE_ERROR_IO when a read of @r's file failed since it was opened: what was
+ * rendered from it cannot be trusted. */
+static gboolean
+revision_read_ok(const Revision *r, const char *what, GError **error)
+{
+  if (r->stream != NULL && r->stream->failed) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_IO, "cannot read the %s for rendering", what);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 /* Render one page into a new ARGB32 surface on a white background (so that pages
@@ -165,8 +320,8 @@ static gboolean
 diff_pages(const guint8 *data, gsize len, gsize signed_len, guint max_pages,
            const GPtrArray *changes, GArray **out_pages, gboolean *out_capped, GError **error)
 {
-  g_autoptr(PopplerDocument) before = NULL;
-  g_autoptr(PopplerDocument) after = NULL;
+  g_auto(Revision) before = { 0 };
+  g_auto(Revision) after = { 0 };
   g_autoptr(GArray) pages = NULL;
   int n_before, n_after, n_max;
   gboolean capped = FALSE;
@@ -182,16 +337,14 @@ diff_pages(const guint8 *data, gsize len, gsize signed_len, guint max_pages,
   if (max_pages == 0 || max_pages > TTE_LIMIT_VISUAL_DIFF_PAGES)
     max_pages = TTE_LIMIT_VISUAL_DIFF_PAGES;
 
-  before = open_revision(data, signed_len, "signed revision", error);
-  if (before == NULL)
+  if (!open_revision(&before, data, signed_len, "signed revision", error))
     return FALSE;
-  after = open_revision(data, len, "whole file", error);
-  if (after == NULL)
+  if (!open_revision(&after, data, len, "whole file", error))
     return FALSE;
 
   pages = g_array_new(FALSE, FALSE, sizeof(guint));
-  n_before = poppler_document_get_n_pages(before);
-  n_after = poppler_document_get_n_pages(after);
+  n_before = poppler_document_get_n_pages(before.doc);
+  n_after = poppler_document_get_n_pages(after.doc);
   n_max = MAX(n_before, n_after);
   for (int i = 0; i < n_max; i++) {
     g_autoptr(PopplerPage) pb = NULL;
@@ -209,8 +362,8 @@ diff_pages(const guint8 *data, gsize len, gsize signed_len, guint max_pages,
       g_array_append_val(pages, idx);
       continue;
     }
-    pb = poppler_document_get_page(before, i);
-    pa = poppler_document_get_page(after, i);
+    pb = poppler_document_get_page(before.doc, i);
+    pa = poppler_document_get_page(after.doc, i);
     if (pb == NULL || pa == NULL) {
       g_set_error(error, TTE_ERROR, TTE_ERROR_FORMAT, "page %d cannot be loaded", i + 1);
       return FALSE;
@@ -220,6 +373,9 @@ diff_pages(const guint8 *data, gsize len, gsize signed_len, guint max_pages,
       return FALSE;
     sa = render_page(pa, VFY_VISUAL_DPI, error);
     if (sa == NULL)
+      return FALSE;
+    if (!revision_read_ok(&before, "signed revision", error) ||
+        !revision_read_ok(&after, "whole file", error))
       return FALSE;
     {
       g_autoptr(GArray) areas = g_array_new(FALSE, FALSE, sizeof(PixArea));
@@ -241,6 +397,9 @@ diff_pages(const guint8 *data, gsize len, gsize signed_len, guint max_pages,
         g_array_append_val(pages, idx);
     }
   }
+  if (!revision_read_ok(&before, "signed revision", error) ||
+      !revision_read_ok(&after, "whole file", error))
+    return FALSE;
   *out_pages = g_steal_pointer(&pages);
   *out_capped = capped;
   return TRUE;
@@ -268,7 +427,7 @@ GBytes *
 vfy_render_page_png(const guint8 *data, gsize len, gsize revision_len, guint page_index, guint dpi,
                     GError **error)
 {
-  g_autoptr(PopplerDocument) doc = NULL;
+  g_auto(Revision) doc = { 0 };
   g_autoptr(PopplerPage) page = NULL;
   g_autoptr(cairo_surface_t) surface = NULL;
   PngSink sink = { 0 };
@@ -280,21 +439,20 @@ vfy_render_page_png(const guint8 *data, gsize len, gsize revision_len, guint pag
     return NULL;
   }
   dpi = CLAMP(dpi, VFY_RENDER_DPI_MIN, VFY_RENDER_DPI_MAX);
-  doc = open_revision(data, revision_len, "revision", error);
-  if (doc == NULL)
+  if (!open_revision(&doc, data, revision_len, "revision", error))
     return NULL;
-  if (page_index >= (guint)MAX(poppler_document_get_n_pages(doc), 0)) {
+  if (page_index >= (guint)MAX(poppler_document_get_n_pages(doc.doc), 0)) {
     g_set_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT, "page %u does not exist",
                 page_index + 1);
     return NULL;
   }
-  page = poppler_document_get_page(doc, (int)page_index);
+  page = poppler_document_get_page(doc.doc, (int)page_index);
   if (page == NULL) {
     g_set_error(error, TTE_ERROR, TTE_ERROR_FORMAT, "page %u cannot be loaded", page_index + 1);
     return NULL;
   }
   surface = render_page(page, (double)dpi, error);
-  if (surface == NULL)
+  if (surface == NULL || !revision_read_ok(&doc, "revision", error))
     return NULL;
   sink.buf = g_byte_array_new();
   st = cairo_surface_write_to_png_stream(surface, png_write, &sink);

@@ -11,6 +11,7 @@
  *
  * Debugging aid: test-vfy-changes --dump FILE SIGNED_LEN [MDP] prints the findings.
  */
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <jansson.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "tte-error.h"
 #include "tte-limits.h"
 #include "vfy-changes.h"
+#include "vfy-pdf.h"
 
 typedef struct {
   char *name;
@@ -54,6 +56,41 @@ read_file(const char *path, guint8 **data, gsize *len)
     return FALSE;
   *data = (guint8 *)d;
   return TRUE;
+}
+
+/* The visual diff of @path with the file mapped and registered for this thread, as
+ * vfy_verify_file() does (poppler then reads it through pread() windows): the same pages
+ * as @want, the diff of the same bytes in memory. */
+static void
+check_mapped_visual(const char *path, gsize signed_len, GPtrArray *changes, const GArray *want)
+{
+  VfyMapping m = { 0 };
+  g_autoptr(GArray) pages = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean capped = TRUE, ok;
+  struct stat st;
+  void *base;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+  g_assert_cmpint(fd, >=, 0);
+  g_assert_cmpint(fstat(fd, &st), ==, 0);
+  base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  g_assert_true(base != MAP_FAILED);
+  m.base = base;
+  m.len = (gsize)st.st_size;
+  m.page = (gsize)sysconf(_SC_PAGESIZE);
+  m.fd = fd;
+  g_dataset_set_data(g_thread_self(), VFY_MAPPING_KEY, &m);
+  ok = vfy_visual_diff_allowing(m.base, m.len, signed_len, 10, changes, &pages, &capped, &error);
+  g_dataset_remove_data(g_thread_self(), VFY_MAPPING_KEY);
+  munmap(base, (size_t)st.st_size);
+  close(fd);
+  g_assert_no_error(error);
+  g_assert_true(ok);
+  g_assert_false(capped);
+  g_assert_cmpuint(pages->len, ==, want->len);
+  for (guint i = 0; i < want->len; i++)
+    g_assert_cmpuint(g_array_index(pages, guint, i), ==, g_array_index(want, guint, i));
 }
 
 static guint
@@ -185,6 +222,7 @@ test_case(gconstpointer data)
       return;
     }
     g_assert_cmpuint(masked->len, >, 0);
+    check_mapped_visual(c->path, c->signed_len, ch, masked);
     check_whole_verifier(c);
     return;
   }
@@ -213,9 +251,10 @@ test_case(gconstpointer data)
       /* A legitimate update shows no pixel change beyond the stamps and notes it was
        * allowed, and those only over blank paper. */
       if (c->signed_len < len) {
-        if (vfy_visual_diff_allowing(bytes, len, c->signed_len, 10, ch, &masked, &capped, &error))
+        if (vfy_visual_diff_allowing(bytes, len, c->signed_len, 10, ch, &masked, &capped, &error)) {
           g_assert_cmpuint(masked->len, ==, 0);
-        else
+          check_mapped_visual(c->path, c->signed_len, ch, masked);
+        } else
           g_test_fail_printf("masked visual diff failed: %s", error->message);
       }
     } else {
