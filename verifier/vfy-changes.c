@@ -2307,6 +2307,72 @@ note_if_locked(Judge *j, guint num, qpdf_oh field)
   return TRUE;
 }
 
+/* The indirect objects an /AP value names: the dictionary itself, its /N /R /D
+ * entries, and the state streams under them (one level, as appearances are laid out). */
+static void
+ap_refs(Qp *p, qpdf_oh ap, GArray *out)
+{
+  static const char *const faces[] = { "/N", "/R", "/D" };
+
+  if (qpdf_oh_is_indirect(p->q, ap)) {
+    guint id = (guint)qpdf_oh_get_object_id(p->q, ap);
+    g_array_append_val(out, id);
+  }
+  if (!qpdf_oh_is_dictionary(p->q, ap))
+    return;
+  for (gsize f = 0; f < G_N_ELEMENTS(faces); f++) {
+    qpdf_oh v = qk(p->q, ap, faces[f]);
+    if (qpdf_oh_is_indirect(p->q, v)) {
+      guint id = (guint)qpdf_oh_get_object_id(p->q, v);
+      g_array_append_val(out, id);
+    }
+    if (qpdf_oh_is_dictionary(p->q, v) && !qpdf_oh_is_stream(p->q, v)) {
+      g_autoptr(GPtrArray) states = qp_dict_keys(p, v);
+      for (guint i = 0; i < states->len && out->len < ROLE_MAX_REFERRERS * 4; i++) {
+        qpdf_oh st = qpdf_oh_get_key(p->q, v, g_ptr_array_index(states, i));
+        if (qpdf_oh_is_indirect(p->q, st)) {
+          guint id = (guint)qpdf_oh_get_object_id(p->q, st);
+          g_array_append_val(out, id);
+        }
+        qpdf_oh_release(p->q, st);
+      }
+    }
+    qpdf_oh_release(p->q, v);
+  }
+}
+
+/* Signing a placed field replaces its appearance.  The appearance it had when this
+ * signature was made must then be gone, not kept alive through a key no reader
+ * interprets (a private catalog or trailer key): that is a place to park signed content
+ * for a later revision to bring back (pyHanko's "sneaky" appearance cases). */
+static void
+judge_dropped_appearance(Judge *j, guint num, qpdf_oh o, qpdf_oh n)
+{
+  g_autoptr(GArray) was = g_array_new(FALSE, FALSE, sizeof(guint));
+  g_autoptr(GArray) now = g_array_new(FALSE, FALSE, sizeof(guint));
+  qpdf_oh oa = qk(j->before->q, o, "/AP");
+  qpdf_oh na = qk(j->after->q, n, "/AP");
+
+  ap_refs(j->before, oa, was);
+  ap_refs(j->after, na, now);
+  qpdf_oh_release(j->before->q, oa);
+  qpdf_oh_release(j->after->q, na);
+  for (guint i = 0; i < was->len; i++) {
+    guint id = g_array_index(was, guint, i);
+    RoleInfo *r = g_hash_table_lookup(j->roles, GUINT_TO_POINTER(id));
+    gboolean kept = FALSE;
+    for (guint k = 0; k < now->len && !kept; k++)
+      kept = g_array_index(now, guint, k) == id;
+    if (!kept && r != NULL && (r->roles & (1u << CTX_OTHER))) {
+      g_autofree char *why =
+          g_strdup_printf("the appearance replaced when field object %u was signed stays reachable "
+                          "through a key no reader uses", num);
+      note(j, "unexplained-change", FALSE, id, why);
+      return;
+    }
+  }
+}
+
 /* An existing field or annotation changed. */
 static void
 judge_field_or_annot(Judge *j, guint num, qpdf_oh o, qpdf_oh n)
@@ -2351,6 +2417,8 @@ judge_field_or_annot(Judge *j, guint num, qpdf_oh o, qpdf_oh n)
                              strcmp(k, "/DA") == 0)) {
         /* Signing a placed field draws its appearance; /Rect stays where it was. */
         g_hash_table_add(j->filled, GUINT_TO_POINTER(num));
+        if (strcmp(k, "/AP") == 0)
+          judge_dropped_appearance(j, num, o, n);
       } else {
         g_autofree char *why = g_strdup_printf("key %s", k);
         note(j, "signature-changed", FALSE, num, why);

@@ -33,10 +33,6 @@ static const Exception exceptions[] = {
     FALSE },
   { "pades-multiple-pages-annots-overlap.pdf",
     "vfy_changes_analyse allows the added annotations (no DocMDP); DSS flags their overlap", TRUE },
-  { "pyhanko_form-update-ap-indirect-sneaky-trailer.pdf",
-    "vfy_changes_analyse does not yet see this sneaky appearance update", TRUE },
-  { "pyhanko_form-update-no-override-appearance-stream-ap-indirect-sneaky.pdf",
-    "vfy_changes_analyse does not yet see this sneaky appearance update", TRUE },
 };
 
 typedef struct {
