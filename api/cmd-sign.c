@@ -176,7 +176,7 @@ tte_cmd_sign(int argc, char **argv)
       {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, "IN.pdf"},
       {NULL},
   };
-  g_autoptr(GOptionContext) ctx = g_option_context_new("IN.pdf -o OUT.pdf");
+  g_autoptr(GOptionContext) ctx = g_option_context_new("-o OUT.pdf");
   g_autoptr(GError) error = NULL;
   g_autoptr(TteSigningKey) key = NULL;
   SigOptions opts;

@@ -47,7 +47,7 @@ tte_cmd_verify(int argc, char **argv)
     { NULL, 0, 0, 0, NULL, NULL, NULL },
   };
 
-  ctx = g_option_context_new("FILE.pdf — verify the signatures in a PDF");
+  ctx = g_option_context_new("— verify the signatures in a PDF");
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_option_context_set_description(ctx,
     "Exit status: 0 every signature TOTAL-PASSED; 1 some signature TOTAL-FAILED;\n"
