@@ -586,6 +586,16 @@ by_byte_range_end(gconstpointer a, gconstpointer b)
   return ex < ey ? -1 : ex > ey;
 }
 
+/* A fault of the file as a whole (not of one signature): it fails the report.  Takes
+ * the two messages. */
+static void
+structure_failure(VfyReport *rep, char *en, char *id)
+{
+  g_ptr_array_add(rep->structure_errors_en, en);
+  g_ptr_array_add(rep->structure_errors_id, id);
+  rep->indication = VFY_TOTAL_FAILED;
+}
+
 VfyReport *
 vfy_verify_bytes(const guint8 *data, gsize len, const char *name, const VfyOptions *opts, GError **error)
 {
@@ -617,13 +627,11 @@ vfy_verify_bytes(const guint8 *data, gsize len, const char *name, const VfyOptio
      * was signed cannot be established, so nothing in it may be trusted (exit 1). */
     if (g_error_matches(local, TTE_ERROR, TTE_ERROR_PDF_DAMAGED) &&
         vfy_find(data, len, "/ByteRange", 10, &failed) != NULL && !failed) {
-      g_ptr_array_add(rep->structure_errors_en,
-                      g_strdup_printf("the file is damaged and holds signature data (/ByteRange); its "
-                                      "signatures cannot be examined: %s", local->message));
-      g_ptr_array_add(rep->structure_errors_id,
-                      g_strdup_printf("berkas rusak dan memuat data tanda tangan (/ByteRange); tanda "
-                                      "tangannya tidak dapat diperiksa: %s", local->message));
-      rep->indication = VFY_TOTAL_FAILED;
+      structure_failure(rep,
+                        g_strdup_printf("the file is damaged and holds signature data (/ByteRange); its "
+                                        "signatures cannot be examined: %s", local->message),
+                        g_strdup_printf("berkas rusak dan memuat data tanda tangan (/ByteRange); tanda "
+                                        "tangannya tidak dapat diperiksa: %s", local->message));
       return g_steal_pointer(&rep);
     }
     g_propagate_error(error, g_steal_pointer(&local));
@@ -668,7 +676,9 @@ vfy_verify_bytes(const guint8 *data, gsize len, const char *name, const VfyOptio
     for (guint i = 0; i < pdf->sigs->len; i++)
       g_ptr_array_add(order, g_ptr_array_index(pdf->sigs, i));
     g_ptr_array_sort(order, by_byte_range_end);
-    for (guint i = 0; i < order->len; i++)
+    /* The lean build stops at the first signature that needs a page comparison: the
+     * whole file goes to the full program, which verifies every signature again. */
+    for (guint i = 0; i < order->len && !ctx.visual_needed; i++)
       g_ptr_array_add(rep->signatures, verify_one(&ctx, g_ptr_array_index(order, i)));
   }
   g_ptr_array_sort(rep->signatures, by_signed_length);
@@ -678,23 +688,17 @@ vfy_verify_bytes(const guint8 *data, gsize len, const char *name, const VfyOptio
     VfySignature *s = g_ptr_array_index(rep->signatures, i);
     rep->indication = MAX(rep->indication, s->indication);
   }
-  if (pdf->unreachable_signature_data) {
-    g_ptr_array_add(rep->structure_errors_en,
-                    g_strdup("the bytes hold signature data (/ByteRange) but no readable signature field uses it"));
-    g_ptr_array_add(rep->structure_errors_id,
-                    g_strdup("berkas memuat data tanda tangan (/ByteRange) tetapi tidak ada kolom tanda tangan "
-                             "yang dapat dibaca memakainya"));
-    rep->indication = VFY_TOTAL_FAILED;
-  }
-  if (pdf->dangling_fields > 0) {
-    g_ptr_array_add(rep->structure_errors_en,
-                    g_strdup_printf("%u form field(s) refer to objects the file does not hold; signatures "
-                                    "there cannot be examined", pdf->dangling_fields));
-    g_ptr_array_add(rep->structure_errors_id,
-                    g_strdup_printf("%u kolom formulir merujuk ke objek yang tidak ada di berkas; tanda tangan "
-                                    "di sana tidak dapat diperiksa", pdf->dangling_fields));
-    rep->indication = VFY_TOTAL_FAILED;
-  }
+  if (pdf->unreachable_signature_data)
+    structure_failure(rep,
+                      g_strdup("the bytes hold signature data (/ByteRange) but no readable signature field uses it"),
+                      g_strdup("berkas memuat data tanda tangan (/ByteRange) tetapi tidak ada kolom tanda tangan "
+                               "yang dapat dibaca memakainya"));
+  if (pdf->dangling_fields > 0)
+    structure_failure(rep,
+                      g_strdup_printf("%u form field(s) refer to objects the file does not hold; signatures "
+                                      "there cannot be examined", pdf->dangling_fields),
+                      g_strdup_printf("%u kolom formulir merujuk ke objek yang tidak ada di berkas; tanda tangan "
+                                      "di sana tidak dapat diperiksa", pdf->dangling_fields));
   tte_x509_stack_free(ctx.dss_certs);
   if (ctx.visual_needed) {
     g_set_error(error, TTE_ERROR, TTE_ERROR_NOT_BUILT_IN,
