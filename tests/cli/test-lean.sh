@@ -79,6 +79,8 @@ if [ "$rc" != 4 ] && ! grep -q NOT_BUILT_IN <<<"$out"; then
 else
   not_ok "--online runs in tte-full (exit $rc)"; diag <<<"$out"
 fi
+check "sign --help names the input once" sh -c "[ \$('$TTE' sign --help | sed -n 2p | grep -o 'IN.pdf' | wc -l) = 1 ]"
+check "verify --help names the input once" sh -c "[ \$('$TTE' verify --help | sed -n 2p | grep -o 'FILE.pdf' | wc -l) = 1 ]"
 for c in keys serve audit; do
   check "tte $c --help runs in tte-full" sh -c "'$TTE' $c --help | grep -qi usage"
 done
