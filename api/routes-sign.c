@@ -394,7 +394,7 @@ api_sign_and_record(ApiRequest *req, ApiKeyCache *kc, const ApiSigner *signer, c
   gint64 t0;
 
   /* 3. The id first: the QR code on the stamp points at the citizen page for it. */
-  d->id = api_store_new_id("", error);
+  d->id = job->document_id != NULL ? g_strdup(job->document_id) : api_store_new_id("", error);
   if (d->id == NULL)
     return NULL;
   sig_options_init(&opts);
@@ -449,6 +449,12 @@ api_sign_and_record(ApiRequest *req, ApiKeyCache *kc, const ApiSigner *signer, c
   d->status = g_strdup("valid");
   d->idempotency_key = g_strdup(idempotency_key);
   d->request_hash = g_strdup(request_hash);
+  if (job->no_record) {
+    /* An intermediate revision of several signatures: only the last is recorded. */
+    sig_result_clear(&res);
+    *out = g_steal_pointer(&signed_pdf);
+    return g_steal_pointer(&d);
+  }
   details = json_pack("{s:s, s:s, s:I, s:i}", "sha256", d->sha256, "signer", signer->id, "size",
                       (json_int_t)res.size, "signature", (int)res.signature_count);
   if (key != NULL)
@@ -457,6 +463,8 @@ api_sign_and_record(ApiRequest *req, ApiKeyCache *kc, const ApiSigner *signer, c
     json_object_set_new(details, "seal", json_string(seal));
   if (res.field_name != NULL)
     json_object_set_new(details, "field", json_string(res.field_name));
+  if (job->signatures_applied > 0)
+    json_object_set_new(details, "signatures_applied", json_integer(job->signatures_applied));
   if (idempotency_key != NULL)
     json_object_set_new(details, "idempotency_key", json_string(idempotency_key));
   sig_result_clear(&res);

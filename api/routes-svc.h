@@ -38,6 +38,13 @@ typedef struct {
   GBytes *image; /* PNG/JPEG for the stamp; NULL = none */
   int certify;
   gboolean visible_qr; /* put the verification QR into a visible stamp */
+  /* Several signatures on one file in one request (BSrE's signatureProperties[]): every
+   * stamp's QR points at @document_id (NULL = draw a new id), the intermediate revisions
+   * are signed with @no_record, and the last one's audit details say
+   * "signatures_applied" (0 = not said). */
+  const char *document_id;
+  gboolean no_record;
+  guint signatures_applied;
 } ApiSignJob;
 
 /* Hex SHA-256 over the non-secret content of @job (idempotency request hash).  The
@@ -48,7 +55,8 @@ char *api_sign_job_hash(const ApiSignJob *job);
  * @seal with @key NULL) and record the document and its audit entry ("document.sign",
  * or "document.seal" with the seal's name) durably BEFORE returning the signed bytes in
  * *@out.  @idempotency_key / @request_hash may be NULL.  Returns the record (caller
- * owns). */
+ * owns).  With @job->no_record it only signs: nothing is kept, recorded or audited, and
+ * the returned document (id, sha256) is in no store. */
 ApiDocument *api_sign_and_record(ApiRequest *req, ApiKeyCache *kc, const ApiSigner *signer,
                                  const ApiKey *key, const char *seal, TteSigningKey *sk,
                                  const ApiSignJob *job, const char *idempotency_key,
