@@ -10,6 +10,10 @@
  * `email` names someone else is refused (403), never signed with another key.
  * Coordinates: see docs/api.md (points from the lower-left corner of the page as
  * displayed, like `tte sign --rect`).
+ *
+ * Several signatureProperties entries (a signature on the last page plus a paraf on each
+ * page, say) are several signatures of the same key on every file, applied in array order
+ * as successive incremental revisions; only the final file is recorded.
  */
 #include "routes-svc.h"
 
@@ -19,6 +23,15 @@
 
 #include <math.h>
 #include <string.h>
+
+/* The most signatureProperties entries per request.  Each entry is one more signature
+ * (one more incremental revision, the whole file parsed and hashed again) on every file
+ * of the request, so a request costs files x entries signatures.  16 covers a signature
+ * plus a paraf on each page of a 15-page letter.  It belongs in common/tte-limits.h with
+ * the other caps; until it moves there it is named here (the guard lets it move). */
+#ifndef TTE_LIMIT_BSRE_SIGNATURE_PROPERTIES
+#define TTE_LIMIT_BSRE_SIGNATURE_PROPERTIES 16u
+#endif
 
 typedef struct {
   ApiKeyCache *kc;
@@ -56,9 +69,11 @@ signer_by_identity(ApiStore *store, json_t *body, GError **error)
   return NULL;
 }
 
+/* @what names the entry in errors: "signatureProperties[2]" (or "signatureProperties"
+ * for a lone object). */
 static gboolean
-number_member(json_t *o, const char *key, double lo, double hi, double *out, gboolean *present,
-              GError **error)
+number_member(json_t *o, const char *what, const char *key, double lo, double hi, double *out,
+              gboolean *present, GError **error)
 {
   json_t *v = json_object_get(o, key);
 
@@ -81,14 +96,15 @@ number_member(json_t *o, const char *key, double lo, double hi, double *out, gbo
   *present = TRUE;
   return TRUE;
 bad:
-  g_set_error(error, API_ERROR, API_ERROR_BAD_REQUEST,
-              "signatureProperties.%s must be a number %g..%g", key, lo, hi);
+  g_set_error(error, API_ERROR, API_ERROR_BAD_REQUEST, "%s.%s must be a number %g..%g", what, key,
+              lo, hi);
   return FALSE;
 }
 
-/* signatureProperties[0] -> the placement and text of @job. */
+/* One signatureProperties entry @props (named @what in errors) -> the placement, text
+ * and stamp image of @job. */
 static gboolean
-bsre_properties(json_t *props, ApiSignJob *job, GError **error)
+bsre_entry(json_t *props, const char *what, ApiSignJob *job, GError **error)
 {
   g_autoptr(GError) local = NULL;
   const char *tampilan;
@@ -96,22 +112,8 @@ bsre_properties(json_t *props, ApiSignJob *job, GError **error)
   gboolean have_page, hx, hy, hw, hh;
   json_t *img;
 
-  if (props == NULL || json_is_null(props))
-    return TRUE; /* no properties: an invisible signature */
-  if (json_is_array(props)) {
-    if (json_array_size(props) > 1) {
-      g_set_error_literal(error, TTE_ERROR, TTE_ERROR_NOT_SUPPORTED,
-                          "one signatureProperties entry per request is supported (one "
-                          "signature per document)");
-      return FALSE;
-    }
-    props = json_array_get(props, 0);
-    if (props == NULL)
-      return TRUE;
-  }
   if (!json_is_object(props)) {
-    g_set_error_literal(error, API_ERROR, API_ERROR_BAD_REQUEST,
-                        "signatureProperties must be an array of objects");
+    g_set_error(error, API_ERROR, API_ERROR_BAD_REQUEST, "%s must be an object", what);
     return FALSE;
   }
   tampilan = api_json_optional_string(props, "tampilan", 16, &local);
@@ -123,14 +125,15 @@ bsre_properties(json_t *props, ApiSignJob *job, GError **error)
   TEXT(job->contact, "contactInfo");
 #undef TEXT
   if (local != NULL) {
+    g_prefix_error(&local, "%s: ", what);
     g_propagate_error(error, g_steal_pointer(&local));
     return FALSE;
   }
-  if (!number_member(props, "page", 1, TTE_LIMIT_PDF_MAX_PAGES, &page, &have_page, error) ||
-      !number_member(props, "originX", -14400, 14400, &x, &hx, error) ||
-      !number_member(props, "originY", -14400, 14400, &y, &hy, error) ||
-      !number_member(props, "width", 0, 14400, &w, &hw, error) ||
-      !number_member(props, "height", 0, 14400, &h, &hh, error))
+  if (!number_member(props, what, "page", 1, TTE_LIMIT_PDF_MAX_PAGES, &page, &have_page, error) ||
+      !number_member(props, what, "originX", -14400, 14400, &x, &hx, error) ||
+      !number_member(props, what, "originY", -14400, 14400, &y, &hy, error) ||
+      !number_member(props, what, "width", 0, 14400, &w, &hw, error) ||
+      !number_member(props, what, "height", 0, 14400, &h, &hh, error))
     return FALSE;
   if (have_page)
     job->page = (guint)page;
@@ -139,13 +142,13 @@ bsre_properties(json_t *props, ApiSignJob *job, GError **error)
     return TRUE;
   }
   if (g_ascii_strcasecmp(tampilan, "VISIBLE") != 0) {
-    g_set_error_literal(error, API_ERROR, API_ERROR_BAD_REQUEST,
-                        "tampilan must be VISIBLE or INVISIBLE");
+    g_set_error(error, API_ERROR, API_ERROR_BAD_REQUEST, "%s.tampilan must be VISIBLE or INVISIBLE",
+                what);
     return FALSE;
   }
   if (!hx || !hy || !hw || !hh || w <= 0 || h <= 0) {
-    g_set_error_literal(error, API_ERROR, API_ERROR_BAD_REQUEST,
-                        "a VISIBLE signature needs originX, originY, width and height (> 0)");
+    g_set_error(error, API_ERROR, API_ERROR_BAD_REQUEST,
+                "%s: a VISIBLE signature needs originX, originY, width and height (> 0)", what);
     return FALSE;
   }
   job->have_rect = TRUE;
@@ -157,17 +160,100 @@ bsre_properties(json_t *props, ApiSignJob *job, GError **error)
   img = json_object_get(props, "imageBase64");
   if (img != NULL && !json_is_null(img)) {
     if (!json_is_string(img)) {
-      g_set_error_literal(error, API_ERROR, API_ERROR_BAD_REQUEST, "imageBase64 must be a string");
+      g_set_error(error, API_ERROR, API_ERROR_BAD_REQUEST, "%s.imageBase64 must be a string", what);
       return FALSE;
     }
     if (json_string_length(img) > 0) {
+      g_autofree char *name = g_strconcat(what, ".imageBase64", NULL);
       job->image = api_base64_decode(json_string_value(img), json_string_length(img),
-                                     TTE_LIMIT_IMAGE_MAX_SIZE, "imageBase64", error);
+                                     TTE_LIMIT_IMAGE_MAX_SIZE, name, error);
       if (job->image == NULL)
         return FALSE;
     }
   }
   return TRUE;
+}
+
+/* signatureProperties -> @jobs[0..*n_jobs): one job per entry, in array order.  None, null
+ * or [] is one invisible signature; a lone object (some clients) is one entry. */
+static gboolean
+bsre_properties(json_t *props, ApiSignJob jobs[TTE_LIMIT_BSRE_SIGNATURE_PROPERTIES], guint *n_jobs,
+                GError **error)
+{
+  gsize i;
+  json_t *entry;
+
+  *n_jobs = 1; /* jobs[] arrives zeroed: an invisible signature */
+  if (props == NULL || json_is_null(props) || (json_is_array(props) && json_array_size(props) == 0))
+    return TRUE;
+  if (json_is_object(props))
+    return bsre_entry(props, "signatureProperties", &jobs[0], error);
+  if (!json_is_array(props)) {
+    g_set_error_literal(error, API_ERROR, API_ERROR_BAD_REQUEST,
+                        "signatureProperties must be an array of objects");
+    return FALSE;
+  }
+  if (json_array_size(props) > TTE_LIMIT_BSRE_SIGNATURE_PROPERTIES) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_LIMIT,
+                "at most %u signatureProperties entries per request "
+                "(TTE_LIMIT_BSRE_SIGNATURE_PROPERTIES), got %" G_GSIZE_FORMAT,
+                TTE_LIMIT_BSRE_SIGNATURE_PROPERTIES, json_array_size(props));
+    return FALSE;
+  }
+  json_array_foreach(props, i, entry)
+  {
+    char what[48];
+
+    g_snprintf(what, sizeof what, "signatureProperties[%" G_GSIZE_FORMAT "]", i);
+    if (!bsre_entry(entry, what, &jobs[i], error))
+      return FALSE;
+  }
+  *n_jobs = (guint)json_array_size(props);
+  return TRUE;
+}
+
+/* Sign @pdf (file[@file_index]) with every job in turn, each over the result of the one
+ * before, and record only the final file (one register record, its SHA-256, its audit
+ * entry saying how many signatures were applied).  If any entry fails nothing is recorded
+ * and the error names the entry.  Returns the record; *@out the final file. */
+static ApiDocument *
+bsre_sign_file(ApiRequest *req, BsreCtx *ctx, const ApiSigner *signer, const ApiKey *key,
+               TteSigningKey *sk, ApiSignJob *jobs, guint n_jobs, gboolean name_entries,
+               GBytes *pdf, guint file_index, GBytes **out, GError **error)
+{
+  g_autoptr(GBytes) cur = g_bytes_ref(pdf);
+  g_autoptr(ApiDocument) last = NULL;
+  /* One id for every stamp's QR code: the id of the one record. */
+  g_autofree char *doc_id = api_store_new_id("", error);
+
+  if (doc_id == NULL)
+    return NULL;
+  for (guint i = 0; i < n_jobs; i++) {
+    ApiSignJob *job = &jobs[i];
+    g_autoptr(GBytes) next = NULL;
+    g_autoptr(ApiDocument) d = NULL;
+
+    job->pdf = cur;
+    job->document_id = doc_id;
+    job->no_record = i + 1 < n_jobs;
+    job->signatures_applied = n_jobs;
+    d = api_sign_and_record(req, ctx->kc, signer, key, NULL, sk, job, NULL, NULL, &next, error);
+    job->pdf = NULL;
+    job->document_id = NULL;
+    if (d == NULL) {
+      if (name_entries)
+        g_prefix_error(error, "signatureProperties[%u] on file[%u]: ", i, file_index);
+      else
+        g_prefix_error(error, "file[%u]: ", file_index);
+      return NULL;
+    }
+    g_bytes_unref(cur);
+    cur = g_steal_pointer(&next);
+    g_clear_pointer(&last, api_document_free);
+    last = g_steal_pointer(&d); /* the record when it was the last entry */
+  }
+  *out = g_steal_pointer(&cur);
+  return g_steal_pointer(&last);
 }
 
 static ApiResponse *
@@ -183,7 +269,10 @@ bsre_sign(ApiRequest *req, gpointer user_data, GError **error)
   g_autoptr(TteSigningKey) sk = NULL;
   g_autoptr(GPtrArray) pdfs = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
   json_t *files, *pass, *item, *out_files, *ids;
-  ApiSignJob job = {0};
+  ApiSignJob jobs[TTE_LIMIT_BSRE_SIGNATURE_PROPERTIES] = {0};
+  guint n_jobs = 0;
+  gboolean named;
+  json_t *props;
   ApiResponse *resp = NULL;
   gint64 t0 = g_get_monotonic_time();
   gsize i;
@@ -248,8 +337,11 @@ bsre_sign(ApiRequest *req, gpointer user_data, GError **error)
       return NULL;
     g_ptr_array_add(pdfs, b);
   }
-  if (!bsre_properties(json_object_get(body, "signatureProperties"), &job, error))
+  props = json_object_get(body, "signatureProperties");
+  if (!bsre_properties(props, jobs, &n_jobs, error))
     goto out;
+  /* Signing errors name the entry when the request has entries. */
+  named = json_is_object(props) || (json_is_array(props) && json_array_size(props) > 0);
   pass = json_object_get(body, "passphrase");
   if (pass == NULL || !json_is_string(pass)) {
     g_set_error_literal(error, TTE_ERROR, TTE_ERROR_PIN_INVALID, "missing field 'passphrase'");
@@ -263,8 +355,9 @@ bsre_sign(ApiRequest *req, gpointer user_data, GError **error)
     goto out;
   out_files = json_array();
   ids = json_array();
-  /* All or nothing, like BSrE: the first failure answers for the request (documents
-   * signed before it stay recorded and are listed in the error's log line). */
+  /* All or nothing per file: its entries are signed one over the other and only the final
+   * file is recorded.  Like BSrE, the first failing file answers for the request; files
+   * signed before it stay recorded (their ids are logged). */
   for (guint k = 0; k < pdfs->len; k++) {
     g_autoptr(GBytes) signed_pdf = NULL;
     g_autoptr(ApiDocument) d = NULL;
@@ -272,11 +365,15 @@ bsre_sign(ApiRequest *req, gpointer user_data, GError **error)
     const guint8 *data;
     g_autofree char *b64 = NULL;
 
-    job.pdf = g_ptr_array_index(pdfs, k);
-    d = api_sign_and_record(req, ctx->kc, signer, key, NULL, sk, &job, NULL, NULL, &signed_pdf,
-                            error);
-    job.pdf = NULL;
+    d = bsre_sign_file(req, ctx, signer, key, sk, jobs, n_jobs, named, g_ptr_array_index(pdfs, k),
+                       k, &signed_pdf, error);
     if (d == NULL) {
+      if (k > 0) {
+        g_autofree char *done = json_dumps(ids, JSON_COMPACT);
+        api_log("POST /api/v2/sign/pdf: file[%u] failed; %u file(s) signed before it stay "
+                "recorded: %s",
+                k, k, done ? done : "?");
+      }
       json_decref(out_files);
       json_decref(ids);
       goto out;
@@ -290,7 +387,8 @@ bsre_sign(ApiRequest *req, gpointer user_data, GError **error)
                                           (json_int_t)((g_get_monotonic_time() - t0) / 1000),
                                           "file", out_files, "id", ids));
 out:
-  g_clear_pointer(&job.image, g_bytes_unref);
+  for (guint j = 0; j < G_N_ELEMENTS(jobs); j++)
+    g_clear_pointer(&jobs[j].image, g_bytes_unref);
   return resp;
 }
 
