@@ -36,3 +36,10 @@
 #ifndef TTE_LIMIT_TIMESTAMPS_PER_SIG
 #define TTE_LIMIT_TIMESTAMPS_PER_SIG   4u     /* signature timestamps examined per signature */
 #endif
+
+#ifndef TTE_LIMIT_OVERLAP_ANNOTS_PER_PAGE
+#define TTE_LIMIT_OVERLAP_ANNOTS_PER_PAGE 512u /* annotations per page compared pairwise for overlaps; more are not compared */
+#endif
+#ifndef TTE_LIMIT_OVERLAP_PAGES
+#define TTE_LIMIT_OVERLAP_PAGES 2000u /* pages whose annotations are compared for overlaps */
+#endif

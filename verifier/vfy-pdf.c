@@ -9,10 +9,12 @@
 
 #include "tte-cursor.h"
 #include "tte-error.h"
+#include "tte-mapguard.h"
 #include "vfy-limits.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <qpdf/qpdf-c.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -42,6 +44,7 @@ vfy_pdf_info_free(VfyPdfInfo *info)
   g_clear_pointer(&info->dss_ocsps, g_ptr_array_unref);
   g_clear_pointer(&info->dss_crls, g_ptr_array_unref);
   g_clear_pointer(&info->revisions, g_array_unref);
+  g_clear_pointer(&info->overlap_pages, g_array_unref);
   g_free(info->first_warning);
   g_free(info);
 }
@@ -52,6 +55,8 @@ struct VfyInput {
   VfyMapping map;
   GThread *thread;   /* the mapping is registered for this thread */
   gpointer previous; /* what was registered before (nested opens) */
+  int guard;         /* tte_map_guard_add() slot, -1: not guarded */
+  struct stat st;    /* the file when it was opened */
 };
 
 VfyInput *
@@ -99,6 +104,10 @@ vfy_input_open(const char *path, GError **error)
   in->map.len = (gsize)st.st_size;
   in->map.page = page > 0 ? (gsize)page : 4096;
   in->map.fd = fd;
+  in->st = st;
+  /* qpdf reads the mapping in place: a file shrinking under us reads as zeros, and
+   * vfy_input_check_unchanged() turns that into an error (tte-mapguard.h). */
+  in->guard = tte_map_guard_add(p, in->map.len);
   in->thread = g_thread_self();
   in->previous = g_dataset_get_data(in->thread, VFY_MAPPING_KEY);
   g_dataset_set_data(in->thread, VFY_MAPPING_KEY, &in->map);
@@ -129,10 +138,35 @@ vfy_input_close(VfyInput *in)
       g_dataset_remove_data(in->thread, VFY_MAPPING_KEY);
   }
   if (in->map.base != NULL) {
+    tte_map_guard_remove(in->guard);
     munmap((void *)in->map.base, in->map.len);
     close(in->map.fd);
   }
   g_free(in);
+}
+
+gboolean
+vfy_input_check_unchanged(const VfyInput *in, const char *path, GError **error)
+{
+  struct stat now;
+
+  if (tte_map_guard_hit(in->guard)) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_IO,
+                "%s became shorter while it was being verified; no verdict is given "
+                "(verify it again once nothing is writing to it)",
+                path);
+    return FALSE;
+  }
+  if (fstat(in->map.fd, &now) != 0 || now.st_size != in->st.st_size ||
+      now.st_mtim.tv_sec != in->st.st_mtim.tv_sec ||
+      now.st_mtim.tv_nsec != in->st.st_mtim.tv_nsec) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_IO,
+                "%s changed while it was being verified; no verdict is given "
+                "(verify it again once nothing is writing to it)",
+                path);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 /* --- revision ends ------------------------------------------------------------------ */
@@ -688,6 +722,104 @@ read_dss_array(Walk *w, qpdf_oh dss, const char *key, GPtrArray *into, guint *to
   }
 }
 
+/* --- overlapping annotations ------------------------------------------------------- */
+
+typedef struct {
+  double x0, y0, x1, y1;
+} Box;
+
+/* The annotation's /Rect, normalised, when it is drawn and has an area.  Releases @a and
+ * every handle it takes: the C API keeps handles until released, and a file may have
+ * TTE_LIMIT_OVERLAP_PAGES x TTE_LIMIT_OVERLAP_ANNOTS_PER_PAGE of these. */
+static gboolean
+annot_box(qpdf_data q, qpdf_oh a, Box *b)
+{
+  qpdf_oh h[7] = { a, 0, 0, 0, 0, 0, 0 }; /* a, /Rect, /F, /Subtype, 4 numbers (reused) */
+  gboolean ok = FALSE;
+  double v[4];
+
+  if (!qpdf_oh_is_dictionary(q, a))
+    goto out;
+  h[1] = qpdf_oh_get_key(q, a, "/Rect");
+  h[2] = qpdf_oh_get_key(q, a, "/F");
+  h[3] = qpdf_oh_get_key(q, a, "/Subtype");
+  if (!qpdf_oh_is_array(q, h[1]) || qpdf_oh_get_array_n_items(q, h[1]) != 4)
+    goto out;
+  /* Hidden (bit 2) or NoView (bit 6): never drawn on screen. */
+  if (qpdf_oh_is_integer(q, h[2]) && (qpdf_oh_get_int_value(q, h[2]) & (2 | 32)) != 0)
+    goto out;
+  /* A pop-up belongs over its parent; it is not content that hides content. */
+  if (qpdf_oh_is_name_and_equals(q, h[3], "/Popup"))
+    goto out;
+  for (int i = 0; i < 4; i++) {
+    gboolean num;
+    h[4] = qpdf_oh_get_array_item(q, h[1], i);
+    num = qpdf_oh_is_number(q, h[4]);
+    v[i] = num ? qpdf_oh_get_numeric_value(q, h[4]) : 0;
+    qpdf_oh_release(q, h[4]);
+    h[4] = 0;
+    if (!num || !isfinite(v[i]))
+      goto out;
+  }
+  b->x0 = MIN(v[0], v[2]);
+  b->x1 = MAX(v[0], v[2]);
+  b->y0 = MIN(v[1], v[3]);
+  b->y1 = MAX(v[1], v[3]);
+  ok = b->x1 - b->x0 > 0 && b->y1 - b->y0 > 0;
+out:
+  for (guint i = 0; i < G_N_ELEMENTS(h); i++)
+    if (h[i] != 0)
+      qpdf_oh_release(q, h[i]);
+  return ok;
+}
+
+/* Pages where the rectangles of two drawn annotations share an area, as DSS reports them
+ * ("annotations overlap"): one annotation may hide another, or the content under it. */
+static void
+find_overlaps(qpdf_data q, VfyPdfInfo *info)
+{
+  int pages = qpdf_get_num_pages(q);
+  g_autoptr(GArray) boxes = g_array_new(FALSE, FALSE, sizeof(Box));
+
+  info->overlap_pages = g_array_new(FALSE, FALSE, sizeof(guint));
+  if (pages < 0) {
+    qpdf_get_error(q); /* a broken page tree is reported elsewhere; clear it here */
+    return;
+  }
+  if ((guint)pages > TTE_LIMIT_OVERLAP_PAGES) {
+    info->overlap_capped = TRUE;
+    pages = (int)TTE_LIMIT_OVERLAP_PAGES;
+  }
+  for (int p = 0; p < pages; p++) {
+    qpdf_oh page = qpdf_get_page_n(q, (size_t)p);
+    qpdf_oh annots = qpdf_oh_get_key(q, page, "/Annots");
+    int n = qpdf_oh_is_array(q, annots) ? qpdf_oh_get_array_n_items(q, annots) : 0;
+    gboolean hit = FALSE;
+
+    if ((guint)n > TTE_LIMIT_OVERLAP_ANNOTS_PER_PAGE) {
+      info->overlap_capped = TRUE;
+      n = (int)TTE_LIMIT_OVERLAP_ANNOTS_PER_PAGE;
+    }
+    g_array_set_size(boxes, 0);
+    for (int i = 0; i < n; i++) {
+      Box b;
+      if (annot_box(q, qpdf_oh_get_array_item(q, annots, i), &b))
+        g_array_append_val(boxes, b);
+    }
+    qpdf_oh_release(q, annots);
+    qpdf_oh_release(q, page);
+    for (guint i = 0; i < boxes->len && !hit; i++)
+      for (guint j = i + 1; j < boxes->len && !hit; j++) {
+        const Box *a = &g_array_index(boxes, Box, i), *b = &g_array_index(boxes, Box, j);
+        hit = MIN(a->x1, b->x1) > MAX(a->x0, b->x0) && MIN(a->y1, b->y1) > MAX(a->y0, b->y0);
+      }
+    if (hit) {
+      guint one_based = (guint)p + 1;
+      g_array_append_val(info->overlap_pages, one_based);
+    }
+  }
+}
+
 VfyPdfInfo *
 vfy_pdf_scan(const guint8 *data, gsize len, GError **error)
 {
@@ -756,6 +888,8 @@ vfy_pdf_scan(const guint8 *data, gsize len, GError **error)
     read_dss_array(&w, dss, "/OCSPs", info->dss_ocsps, &total);
     read_dss_array(&w, dss, "/CRLs", info->dss_crls, &total);
   }
+  if (w.error == NULL && info->sigs->len > 0)
+    find_overlaps(q, info);
   g_hash_table_unref(w.seen_fields);
   g_hash_table_unref(w.seen_sigs);
   if (w.error != NULL) {

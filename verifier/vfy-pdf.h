@@ -177,6 +177,10 @@ VfyInput *vfy_input_open(const char *path, GError **error) G_GNUC_WARN_UNUSED_RE
 const guint8 *vfy_input_data(const VfyInput *in);
 gsize vfy_input_len(const VfyInput *in);
 /* Unregister, unmap and close; accepts NULL.  Must be called on the thread that opened it. */
+/* FALSE (TTE_ERROR_IO naming @path) when the file shrank under the mapping, or its size
+ * or modification time differ from when it was opened: what was read is then not one
+ * version of the file, and no verdict may be given on it. */
+gboolean vfy_input_check_unchanged(const VfyInput *in, const char *path, GError **error);
 void vfy_input_close(VfyInput *in);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VfyInput, vfy_input_close)
 
@@ -213,6 +217,9 @@ typedef struct {
   gboolean unreachable_signature_data; /* no signature found, but "/ByteRange" in the bytes */
   gboolean encrypted;     /* opened with the empty user password */
   gboolean fields_capped; /* TTE_LIMIT_PDF_MAX_FIELDS cut the field walk short */
+  GArray *overlap_pages;  /* guint, 1-based: pages of the file as it is where two visible
+                           * annotations overlap (signed files only) */
+  gboolean overlap_capped; /* TTE_LIMIT_OVERLAP_* cut that comparison short */
 } VfyPdfInfo;
 
 void vfy_pdf_info_free(VfyPdfInfo *info);

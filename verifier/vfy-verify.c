@@ -643,6 +643,25 @@ vfy_verify_bytes(const guint8 *data, gsize len, const char *name, const VfyOptio
     g_ptr_array_add(rep->warnings_id, g_strdup_printf("qpdf memberi peringatan saat membaca berkas: %s", pdf->first_warning));
   }
 
+  if (pdf->overlap_pages != NULL && pdf->overlap_pages->len > 0) {
+    g_autoptr(GString) list = g_string_new(NULL);
+    for (guint i = 0; i < pdf->overlap_pages->len; i++)
+      g_string_append_printf(list, "%s%u", i == 0 ? "" : ", ", g_array_index(pdf->overlap_pages, guint, i));
+    g_ptr_array_add(rep->warnings_en,
+                    g_strdup_printf("Annotations overlap on page(s) %s: one may hide another or the text "
+                                    "under it; check those pages by eye",
+                                    list->str));
+    g_ptr_array_add(rep->warnings_id,
+                    g_strdup_printf("Anotasi saling bertumpuk di halaman %s: yang satu dapat menutupi yang "
+                                    "lain atau teks di bawahnya; periksa halaman tersebut secara langsung",
+                                    list->str));
+  }
+  if (pdf->overlap_capped) {
+    g_ptr_array_add(rep->warnings_en, g_strdup("Not every page or annotation was compared for overlaps "
+                                               "(TTE_LIMIT_OVERLAP_PAGES, TTE_LIMIT_OVERLAP_ANNOTS_PER_PAGE)"));
+    g_ptr_array_add(rep->warnings_id, g_strdup("Tidak semua halaman atau anotasi diperiksa tumpang-tindihnya "
+                                               "(TTE_LIMIT_OVERLAP_PAGES, TTE_LIMIT_OVERLAP_ANNOTS_PER_PAGE)"));
+  }
   if (pdf->encrypted) {
     g_ptr_array_add(rep->warnings_en, g_strdup("The file is encrypted (opened with the empty user password)"));
     g_ptr_array_add(rep->warnings_id, g_strdup("Berkas terenkripsi (dibuka dengan kata sandi pengguna kosong)"));
@@ -712,6 +731,8 @@ VfyReport *
 vfy_verify_file(const char *path, const VfyOptions *opts, GError **error)
 {
   g_autoptr(VfyInput) in = NULL;
+  g_autoptr(VfyReport) rep = NULL;
+  g_autoptr(GError) local = NULL;
   g_autofree char *base = NULL;
 
   /* Mapped, and read through bounded windows whose pages go back after use (vfy-pdf.h):
@@ -720,5 +741,10 @@ vfy_verify_file(const char *path, const VfyOptions *opts, GError **error)
   if (in == NULL)
     return NULL;
   base = g_path_get_basename(path);
-  return vfy_verify_bytes(vfy_input_data(in), vfy_input_len(in), base, opts, error);
+  rep = vfy_verify_bytes(vfy_input_data(in), vfy_input_len(in), base, opts, &local);
+  if (!vfy_input_check_unchanged(in, path, error))
+    return NULL; /* whatever was found, it was found in a file that was being rewritten */
+  if (rep == NULL)
+    g_propagate_error(error, g_steal_pointer(&local));
+  return g_steal_pointer(&rep);
 }

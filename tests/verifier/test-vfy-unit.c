@@ -2,16 +2,20 @@
  * ByteRange coverage on hand-made bytes, CMS parsing failures, reports. */
 #include "tte-error.h"
 #include "tte-limits.h"
+#include "tte-mapguard.h"
 #include "vfy-cms.h"
 #include "vfy-limits.h"
 #include "vfy-pdf.h"
 #include "vfy.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void
@@ -509,6 +513,223 @@ test_input_truncated(void)
   g_unlink(path);
 }
 
+/* A small, well-formed, unsigned PDF whose content stream fills several pages, so that
+ * truncating the file cuts the stream, the xref table and the trailer off. */
+static GString *
+padded_pdf(gsize stream_len)
+{
+  GString *s = g_string_new("%PDF-1.7\n");
+  gsize off[5];
+
+  off[1] = s->len;
+  g_string_append(s, "1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n");
+  off[2] = s->len;
+  g_string_append(s, "2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n");
+  off[3] = s->len;
+  g_string_append(s, "3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+                     "/Contents 4 0 R >> endobj\n");
+  off[4] = s->len;
+  g_string_append_printf(s, "4 0 obj << /Length %zu >> stream\n", stream_len);
+  for (gsize i = 0; i < stream_len; i++)
+    g_string_append_c(s, i % 64 == 63 ? '\n' : '%');
+  g_string_append(s, "\nendstream endobj\n");
+  {
+    gsize xref = s->len;
+    g_string_append(s, "xref\n0 5\n0000000000 65535 f \n");
+    for (guint i = 1; i <= 4; i++)
+      g_string_append_printf(s, "%010zu 00000 n \n", off[i]);
+    g_string_append_printf(s, "trailer << /Size 5 /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n", xref);
+  }
+  return s;
+}
+
+/* The file shrinks while qpdf reads the mapping in place: no SIGBUS, zeros where the file
+ * went missing, and vfy_input_check_unchanged() refuses to let a verdict stand. */
+static void
+test_input_shrinks_under_reader(void)
+{
+  g_autoptr(GString) pdf = padded_pdf(5 * 4096);
+  g_autofree char *path = write_temp(pdf->str, pdf->len);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VfyInput) in = vfy_input_open(path, &error);
+  g_autoptr(VfyReport) rep = NULL;
+  const guint8 *data;
+
+  g_assert_no_error(error);
+  data = vfy_input_data(in);
+  /* Whole: it reads as an unsigned PDF and nothing has changed. */
+  rep = vfy_verify_bytes(data, vfy_input_len(in), "shrink.pdf", NULL, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(rep);
+  g_clear_pointer(&rep, vfy_report_free);
+  g_assert_true(vfy_input_check_unchanged(in, path, &error));
+  g_assert_no_error(error);
+
+  g_assert_cmpint(truncate(path, 4096), ==, 0);
+  /* Past the new end: this read used to be a SIGBUS. */
+  g_assert_cmpuint(data[vfy_input_len(in) - 1], ==, 0);
+  g_assert_cmpuint(data[100], ==, pdf->str[100]); /* still the file's bytes */
+  /* qpdf over the mapping: the xref is gone, whatever it makes of that, it returns. */
+  rep = vfy_verify_bytes(data, vfy_input_len(in), "shrink.pdf", NULL, &error);
+  g_clear_error(&error);
+  g_clear_pointer(&rep, vfy_report_free);
+  g_assert_false(vfy_input_check_unchanged(in, path, &error));
+  g_assert_error(error, TTE_ERROR, TTE_ERROR_IO);
+  g_assert_nonnull(strstr(error->message, "shorter while it was being verified"));
+  g_clear_pointer(&in, vfy_input_close);
+  g_unlink(path);
+}
+
+/* Rewritten in place (same size, new time) while open: refused as well. */
+static void
+test_input_rewritten(void)
+{
+  g_autoptr(GString) pdf = padded_pdf(100);
+  g_autofree char *path = write_temp(pdf->str, pdf->len);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VfyInput) in = vfy_input_open(path, &error);
+  struct timespec times[2] = { { 0, UTIME_OMIT }, { 1000000000, 0 } };
+  int fd;
+
+  g_assert_no_error(error);
+  fd = open(path, O_WRONLY);
+  g_assert_cmpint(fd, >=, 0);
+  g_assert_cmpint(pwrite(fd, "9", 1, 10), ==, 1);
+  g_assert_cmpint(futimens(fd, times), ==, 0);
+  close(fd);
+  g_assert_false(vfy_input_check_unchanged(in, path, &error));
+  g_assert_error(error, TTE_ERROR, TTE_ERROR_IO);
+  g_assert_nonnull(strstr(error->message, "changed while it was being verified"));
+  g_clear_pointer(&in, vfy_input_close);
+  g_unlink(path);
+}
+
+/* The guard handles faults in guarded ranges only: any other SIGBUS still ends the
+ * process (here: a mapping nobody guarded, read past its shrunken file). */
+static void
+test_mapguard_other_sigbus(void)
+{
+  if (!g_test_subprocess()) {
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_failed();
+    g_test_trap_assert_stdout("*guarded slot released*");
+    g_test_trap_assert_stdout_unmatched("*survived*");
+    return;
+  }
+  {
+    g_autoptr(GString) pdf = padded_pdf(3 * 4096);
+    g_autofree char *path = write_temp(pdf->str, pdf->len);
+    int fd = open(path, O_RDONLY), slot;
+    volatile const guint8 *p;
+
+    g_assert_cmpint(fd, >=, 0);
+    p = mmap(NULL, pdf->len, PROT_READ, MAP_PRIVATE, fd, 0);
+    g_assert_true(p != MAP_FAILED);
+    /* Guard and release it: the handler is installed, this range is no longer its own. */
+    slot = tte_map_guard_add((const void *)p, pdf->len);
+    g_assert_cmpint(slot, >=, 0);
+    g_assert_false(tte_map_guard_remove(slot));
+    printf("guarded slot released\n");
+    fflush(stdout);
+    g_assert_cmpint(ftruncate(fd, 0), ==, 0);
+    g_unlink(path);
+    (void)p[pdf->len - 1];
+    printf("survived\n");
+  }
+}
+
+/* A PDF made of @objs ("<< ... >>" bodies for objects 1..n), with an xref table. */
+static GString *
+pdf_of(const char *const *objs)
+{
+  GString *s = g_string_new("%PDF-1.7\n");
+  GArray *off = g_array_new(FALSE, FALSE, sizeof(gsize));
+  gsize xref;
+  guint n = 0;
+
+  for (; objs[n] != NULL; n++) {
+    gsize o = s->len;
+    g_array_append_val(off, o);
+    g_string_append_printf(s, "%u 0 obj\n%s\nendobj\n", n + 1, objs[n]);
+  }
+  xref = s->len;
+  g_string_append_printf(s, "xref\n0 %u\n0000000000 65535 f \n", n + 1);
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf(s, "%010zu 00000 n \n", g_array_index(off, gsize, i));
+  g_string_append_printf(s, "trailer << /Size %u /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n", n + 1, xref);
+  g_array_unref(off);
+  return s;
+}
+
+/* Pages whose annotations overlap, for a file with a signature field and two more
+ * annotations @a and @b on page 2 (page 1 has none). */
+static GArray *
+overlap_pages_of(const char *a, const char *b, gboolean signed_file)
+{
+  const char *objs[] = {
+    signed_file ? "<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [5 0 R] >> >>"
+                : "<< /Type /Catalog /Pages 2 0 R >>",
+    "<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Annots [5 0 R 7 0 R 8 0 R] >>",
+    "<< /FT /Sig /T (Sig1) /Type /Annot /Subtype /Widget /Rect [0 0 0 0] /P 4 0 R /V 6 0 R >>",
+    "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached "
+    "/ByteRange [0 10 20 10] /Contents <3003020101> >>",
+    a,
+    b,
+    NULL,
+  };
+  g_autoptr(GString) pdf = pdf_of(objs);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VfyPdfInfo) info = vfy_pdf_scan((const guint8 *)pdf->str, pdf->len, &error);
+
+  g_assert_no_error(error);
+  g_assert_nonnull(info);
+  g_assert_false(info->overlap_capped);
+  return info->overlap_pages != NULL ? g_array_ref(info->overlap_pages) : NULL;
+}
+
+static void
+test_annotation_overlap(void)
+{
+  const char *link_a = "<< /Type /Annot /Subtype /Link /Rect [100 100 200 120] >>";
+  struct {
+    const char *b;
+    gboolean overlaps;
+  } cases[] = {
+    /* shares an area with link_a (corners given in the other order, too) */
+    { "<< /Type /Annot /Subtype /Link /Rect [199.5 110 300 130] >>", TRUE },
+    { "<< /Type /Annot /Subtype /Square /Rect [150 300 120 50] >>", TRUE },
+    /* touches an edge only, or lies apart */
+    { "<< /Type /Annot /Subtype /Link /Rect [200 100 300 120] >>", FALSE },
+    { "<< /Type /Annot /Subtype /Link /Rect [100 500 200 520] >>", FALSE },
+    /* over it, but never drawn: hidden, NoView, a pop-up, no area, a broken /Rect */
+    { "<< /Type /Annot /Subtype /Link /F 2 /Rect [150 100 250 120] >>", FALSE },
+    { "<< /Type /Annot /Subtype /Link /F 32 /Rect [150 100 250 120] >>", FALSE },
+    { "<< /Type /Annot /Subtype /Popup /Rect [150 100 250 120] >>", FALSE },
+    { "<< /Type /Annot /Subtype /Link /Rect [150 110 250 110] >>", FALSE },
+    { "<< /Type /Annot /Subtype /Link /Rect [150 110 (x) 130] >>", FALSE },
+    { "<< /Type /Annot /Subtype /Link /Rect [150 110 250] >>", FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(GArray) pages = overlap_pages_of(link_a, cases[i].b, TRUE);
+    g_test_message("case %u: %s", i, cases[i].b);
+    g_assert_nonnull(pages);
+    if (cases[i].overlaps) {
+      g_assert_cmpuint(pages->len, ==, 1);
+      g_assert_cmpuint(g_array_index(pages, guint, 0), ==, 2);
+    } else {
+      g_assert_cmpuint(pages->len, ==, 0);
+    }
+  }
+  /* Unsigned files are not looked at. */
+  {
+    g_autoptr(GArray) pages = overlap_pages_of(link_a, cases[0].b, FALSE);
+    g_assert_true(pages == NULL || pages->len == 0);
+  }
+}
+
 static gsize
 peak_rss_bytes(void)
 {
@@ -704,6 +925,10 @@ main(int argc, char **argv)
   g_test_add_func("/verifier/input/digest", test_input_digest);
   g_test_add_func("/verifier/input/truncated", test_input_truncated);
   g_test_add_func("/verifier/input/bounded-rss", test_input_bounded_rss);
+  g_test_add_func("/verifier/input/shrinks-under-reader", test_input_shrinks_under_reader);
+  g_test_add_func("/verifier/input/rewritten", test_input_rewritten);
+  g_test_add_func("/verifier/input/other-sigbus", test_mapguard_other_sigbus);
+  g_test_add_func("/verifier/pdf/annotation-overlap", test_annotation_overlap);
   g_test_add_func("/verifier/changes/long-stream", test_changes_long_stream);
   return g_test_run();
 }
