@@ -4,6 +4,7 @@
 #include "sig-sign.h"
 #include "tte-error.h"
 #include "tte-limits.h"
+#include "tte-mapguard.h"
 #include "tte-secret.h"
 #include "tte-signing-key.h"
 #ifdef TTE_HAVE_KEYS
@@ -261,12 +262,22 @@ tte_cmd_sign(int argc, char **argv)
     g_autoptr(GMappedFile) mf = g_mapped_file_new(rest[0], FALSE, &error);
     g_autoptr(GBytes) in = NULL;
     g_autoptr(GBytes) out = NULL;
+    int guard;
     if (mf == NULL) {
       tte_cli_print_error(NULL, error);
       return TTE_EXIT_FAILURE;
     }
     in = g_mapped_file_get_bytes(mf);
+    /* Read in place: a file that shrinks meanwhile reads as zeros instead of raising
+     * SIGBUS (tte-mapguard.h), and nothing is written. */
+    guard = tte_map_guard_add(g_bytes_get_data(in, NULL), g_bytes_get_size(in));
     out = sig_sign_bytes(in, key, &opts, &res, &error);
+    if (tte_map_guard_remove(guard)) {
+      g_clear_error(&error);
+      g_clear_pointer(&out, g_bytes_unref);
+      g_set_error(&error, TTE_ERROR, TTE_ERROR_IO,
+                  "the file became shorter while it was being signed; nothing was written");
+    }
     ok = out != NULL && write_stdout(out, &error);
   } else {
     ok = sig_sign_file(rest[0], output, key, &opts, &res, &error);

@@ -6,6 +6,7 @@
 #include "sig-placement.h"
 #include "tte-error.h"
 #include "tte-limits.h"
+#include "tte-mapguard.h"
 
 #include <string.h>
 
@@ -28,12 +29,30 @@ geometry(const SigAppearanceRequest *req, guint page, SigPageGeometry *geom, GEr
   return sig_page_geometry_init(geom, mb, cb, rot, error);
 }
 
-/* The document as bytes for poppler's text search; a file is mapped, not copied. */
+typedef struct {
+  GMappedFile *mf;
+  int guard; /* tte_map_guard_add() slot */
+} GuardedMap;
+
+static void
+guarded_map_free(gpointer p)
+{
+  GuardedMap *g = p;
+  tte_map_guard_remove(g->guard);
+  g_mapped_file_unref(g->mf);
+  g_free(g);
+}
+
+/* The document as bytes for poppler's text search; a file is mapped, not copied.  The
+ * mapping is guarded (tte-mapguard.h): a file shrinking under the search reads as zeros
+ * instead of raising SIGBUS, and signing then reads the file again and fails on it. */
 static GBytes *
 document_bytes(const SigAppearanceRequest *req, GError **error)
 {
   g_autoptr(GMappedFile) mf = NULL;
   g_autoptr(GError) local = NULL;
+  GuardedMap *g;
+  gsize len;
 
   if (req->pdf_bytes != NULL)
     return g_bytes_ref(req->pdf_bytes);
@@ -43,7 +62,13 @@ document_bytes(const SigAppearanceRequest *req, GError **error)
                 local->message);
     return NULL;
   }
-  return g_mapped_file_get_bytes(mf);
+  len = g_mapped_file_get_length(mf);
+  if (len == 0)
+    return g_bytes_new(NULL, 0);
+  g = g_new0(GuardedMap, 1);
+  g->mf = g_steal_pointer(&mf);
+  g->guard = tte_map_guard_add(g_mapped_file_get_contents(g->mf), len);
+  return g_bytes_new_with_free_func(g_mapped_file_get_contents(g->mf), len, guarded_map_free, g);
 }
 
 /* GTimeZone by identifier: g_time_zone_new_identifier() reads and parses the zone file
