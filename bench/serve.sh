@@ -10,6 +10,7 @@
 # during the 8-client run into FILE (build the tree with -Ddebug=true for symbols).
 #
 # Targets from the issue: >= 75 % of the token rate, p99 <= 25 ms at 32 clients, 0 errors.
+# The last column is the load generator's CPU per request (GNU time; "-" without it).
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 SECS=${1:-10}
@@ -69,8 +70,11 @@ read -r token token_us < <("$TOKBENCH" --mode tte --module "$MODULE" --uri "$URI
 echo "token alone (pkcs11/ layer, 2 threads): $token sig/s, $token_us CPU us/sig"
 echo "(on a shared machine the wall-clock rates move with the load; the CPU cost per request"
 echo " of the server beside the token's CPU cost per signature is the comparable figure)"
+# The load generator's own CPU (it shares the CPUs with the server), when GNU time is there.
+LGTIME=()
+[ -x /usr/bin/time ] && LGTIME=(/usr/bin/time -f '%U %S' -o "$W/lg.time")
 cpu_ms() { awk '{printf "%.0f", ($14 + $15) * 1000 / '"$(getconf CLK_TCK)"'}' "/proc/$PID/stat"; }
-printf '%8s %9s %7s %8s %8s %8s %8s %9s %10s %9s\n' clients requests errors "req/s" "p50 ms" "p99 ms" "max ms" "of token" "CPU ms/req" "token/req"
+printf '%8s %9s %7s %8s %8s %8s %8s %9s %10s %9s %9s\n' clients requests errors "req/s" "p50 ms" "p99 ms" "max ms" "of token" "CPU ms/req" "token/req" "loadgen"
 # Warm-up (module load, first login, caches), not reported.
 "$LOADGEN" --url "$BASE/api/v1/sign" --token-file "$W/token" --pin-file "$PINF" \
   --pdf "$W/letter.pdf" --anchor '[TTE]' --clients 2 --seconds 2 >/dev/null || true
@@ -81,13 +85,16 @@ for c in 1 8 32; do
     perf record -q -F 499 --call-graph dwarf,16384 -p "$PID" -o "$TTE_BENCH_PERF" -- sleep "$SECS" 2>/dev/null &
     PERFPID=$!
   fi
-  read -r cl n err rps p50 p99 mx < <("$LOADGEN" --url "$BASE/api/v1/sign" --token-file "$W/token" \
-    --pin-file "$PINF" --pdf "$W/letter.pdf" --anchor '[TTE]' --clients "$c" --seconds "$SECS" || true)
+  echo "- -" >"$W/lg.time"
+  read -r cl n err rps p50 p99 mx < <("${LGTIME[@]}" "$LOADGEN" \
+    --url "$BASE/api/v1/sign" --token-file "$W/token" --pin-file "$PINF" --pdf "$W/letter.pdf" \
+    --anchor '[TTE]' --clients "$c" --seconds "$SECS" || true)
   cpu1=$(cpu_ms)
   [ -n "$PERFPID" ] && wait "$PERFPID" || true
   pct=$(python3 -c "import sys; print(f'{100*float(sys.argv[1])/float(sys.argv[2]):.0f} %')" "$rps" "$token")
   per=$(python3 -c "import sys; print(f'{(float(sys.argv[2])-float(sys.argv[1]))/max(1,int(sys.argv[3])):.1f}')" "$cpu0" "$cpu1" "$n")
   eff=$(python3 -c "import sys; print(f'{100*float(sys.argv[1])/1000/max(0.001,float(sys.argv[2])):.0f} %')" "$token_us" "$per")
-  printf '%8s %9s %7s %8s %8s %8s %8s %9s %10s %9s\n' "$cl" "$n" "$err" "$rps" "$p50" "$p99" "$mx" "$pct" "$per" "$eff"
+  lg=$(awk -v n="$n" '$1 == "-" {print "-"; next} {printf "%.2f", ($1 + $2) * 1000 / (n > 0 ? n : 1)}' "$W/lg.time")
+  printf '%8s %9s %7s %8s %8s %8s %8s %9s %10s %9s %9s\n' "$cl" "$n" "$err" "$rps" "$p50" "$p99" "$mx" "$pct" "$per" "$eff" "$lg"
 done
 curl -s "$BASE/metrics" | grep -E '^tte_sign_duration_seconds_(sum|count)|^tte_token_errors_total' || true
