@@ -208,18 +208,44 @@ append_nums(GString *s, const double *v, guint n)
   }
 }
 
-static GBytes *
-flate(const guint8 *data, gsize len, GError **error)
-{
-  g_autoptr(GZlibCompressor) z = g_zlib_compressor_new(G_ZLIB_COMPRESSOR_FORMAT_ZLIB, 9);
-  g_autoptr(GOutputStream) mem = g_memory_output_stream_new_resizable();
-  g_autoptr(GOutputStream) conv = g_converter_output_stream_new(mem, G_CONVERTER(z));
-  gsize written;
+/* zlib levels.  Font subsets (made once, then cached) and stamp images keep the smallest
+ * encoding; the streams drawn anew for every stamp (content stream with the QR code,
+ * ToUnicode) the fastest: on the QR content stream level 1 is about four times quicker
+ * than 9 for ~20 % more bytes (1.9 KB instead of 1.6 KB), a few hundred bytes in a
+ * signed file of tens of KB. */
+#define FLATE_BEST 9
+#define FLATE_FAST 1
 
-  if (!g_output_stream_write_all(conv, data, len, &written, NULL, error) ||
-      !g_output_stream_close(conv, NULL, error))
-    return NULL;
-  return g_memory_output_stream_steal_as_bytes(G_MEMORY_OUTPUT_STREAM(mem));
+/* One-shot zlib compression into a buffer sized for the worst case (deflateBound's
+ * stored-block overhead plus slack), without GIO streams in between. */
+static GBytes *
+flate(const guint8 *data, gsize len, int level, GError **error)
+{
+  g_autoptr(GZlibCompressor) z = g_zlib_compressor_new(G_ZLIB_COMPRESSOR_FORMAT_ZLIB, level);
+  gsize cap = len + len / 8 + len / 64 + 64;
+  guint8 *out = g_malloc(cap);
+  gsize in_done = 0, out_done = 0;
+
+  for (;;) {
+    gsize r = 0, w = 0;
+    GConverterResult res =
+        g_converter_convert(G_CONVERTER(z), data + in_done, len - in_done, out + out_done,
+                            cap - out_done, G_CONVERTER_INPUT_AT_END, &r, &w, error);
+    if (res == G_CONVERTER_ERROR) {
+      g_free(out);
+      return NULL;
+    }
+    in_done += r;
+    out_done += w;
+    if (res == G_CONVERTER_FINISHED)
+      break;
+    /* Cannot happen with the bound above; stay correct (and finite) anyway. */
+    if (cap - out_done < 64 || (r == 0 && w == 0)) {
+      cap *= 2;
+      out = g_realloc(out, cap);
+    }
+  }
+  return g_bytes_new_take(out, out_done);
 }
 
 static gboolean
@@ -1051,9 +1077,8 @@ stamp_font_emit(StampFont *f, SigObjSink *sink, GError **error)
     return TRUE;
   if (!subset_cached(f, &program_len, &zprogram)) {
     program = sig_font_subset(f->ttf.bytes, chars, nchars, error);
-    if (program == NULL ||
-        (zprogram = flate(g_bytes_get_data(program, NULL), g_bytes_get_size(program), error)) ==
-            NULL)
+    if (program == NULL || (zprogram = flate(g_bytes_get_data(program, NULL),
+                                             g_bytes_get_size(program), FLATE_BEST, error)) == NULL)
       return FALSE;
     program_len = g_bytes_get_size(program);
     subset_remember(f, program_len, zprogram);
@@ -1123,7 +1148,7 @@ stamp_font_emit(StampFont *f, SigObjSink *sink, GError **error)
     g_string_append(tu, "endbfchar\n");
   }
   g_string_append(tu, "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
-  ztu = flate((const guint8 *)tu->str, tu->len, error);
+  ztu = flate((const guint8 *)tu->str, tu->len, FLATE_FAST, error);
   if (ztu == NULL)
     return FALSE;
   return sink_emit_stream(sink, tu_num, "/Filter /FlateDecode", ztu, error);
@@ -1322,7 +1347,7 @@ load_png(GBytes *bytes, double max_w, double max_h, StampImage *im, GError **err
   im->height = th;
   im->color_space = gray ? "DeviceGray" : "DeviceRGB";
   im->filter = "FlateDecode";
-  im->data = flate(out->data, out->len, error);
+  im->data = flate(out->data, out->len, FLATE_BEST, error);
   return im->data != NULL;
 }
 
@@ -1810,7 +1835,7 @@ sig_appearance_emit(const SigStamp *stamp, double width, double height, const do
       goto out;
     g_string_truncate(d, 0);
   }
-  zcs = flate((const guint8 *)cs->str, cs->len, error);
+  zcs = flate((const guint8 *)cs->str, cs->len, FLATE_FAST, error);
   if (zcs == NULL)
     goto out;
   g_string_append(d, "/Type /XObject /Subtype /Form /FormType 1 /BBox [0 0 ");

@@ -285,11 +285,105 @@ sig_cms_build(TteSigningKey *key, TteSigScheme scheme, TteHash hash, const guint
   return build(key, scheme, hash, digest, digest_len, FALSE, error);
 }
 
+/* The bound depends only on the certificate, the chain, the scheme, the hash and the
+ * key's maximum signature size, and the dry run is a whole CMS encoding: the service
+ * asked for it on every signature with the same few keys.  The last bounds are kept
+ * with references to the certificates they were computed for and found again by exact
+ * comparison (X509_cmp: the cached SHA-1, then the DER bytes), never by a digest alone. */
+#define CMS_SIZE_CACHE_MAX 8u
+
+typedef struct {
+  X509 *cert;
+  TteX509Stack *chain;
+  TteSigScheme scheme;
+  TteHash hash;
+  gsize max_sig;
+  gsize size;
+} SizeEntry;
+
+G_LOCK_DEFINE_STATIC(size_cache);
+static GQueue size_cache = G_QUEUE_INIT; /* SizeEntry*, newest first */
+
+static void
+size_entry_free(SizeEntry *e)
+{
+  X509_free(e->cert);
+  sk_X509_pop_free(e->chain, X509_free);
+  g_free(e);
+}
+
+static gboolean
+same_chain(TteX509Stack *a, TteX509Stack *b)
+{
+  int n = sk_X509_num(a);
+
+  if (n != sk_X509_num(b))
+    return FALSE;
+  for (int i = 0; i < n; i++)
+    if (X509_cmp(sk_X509_value(a, i), sk_X509_value(b, i)) != 0)
+      return FALSE;
+  return TRUE;
+}
+
+static gsize
+size_cached(X509 *cert, TteX509Stack *chain, TteSigScheme scheme, TteHash hash, gsize max_sig)
+{
+  gsize size = 0;
+
+  G_LOCK(size_cache);
+  for (GList *l = size_cache.head; l != NULL; l = l->next) {
+    SizeEntry *e = l->data;
+    if (e->scheme == scheme && e->hash == hash && e->max_sig == max_sig &&
+        X509_cmp(e->cert, cert) == 0 && same_chain(e->chain, chain)) {
+      size = e->size;
+      break;
+    }
+  }
+  G_UNLOCK(size_cache);
+  return size;
+}
+
+static void
+size_remember(X509 *cert, TteX509Stack *chain, TteSigScheme scheme, TteHash hash, gsize max_sig,
+              gsize size)
+{
+  SizeEntry *e = g_new0(SizeEntry, 1);
+
+  e->chain = X509_chain_up_ref(chain);
+  if (e->chain == NULL || !X509_up_ref(cert)) {
+    sk_X509_pop_free(e->chain, X509_free);
+    g_free(e);
+    tte_openssl_clear_errors();
+    return; /* not kept: the next call builds it again */
+  }
+  e->cert = cert;
+  e->scheme = scheme;
+  e->hash = hash;
+  e->max_sig = max_sig;
+  e->size = size;
+  G_LOCK(size_cache);
+  g_queue_push_head(&size_cache, e);
+  while (g_queue_get_length(&size_cache) > CMS_SIZE_CACHE_MAX)
+    size_entry_free(g_queue_pop_tail(&size_cache));
+  G_UNLOCK(size_cache);
+}
+
 gsize
 sig_cms_max_size(TteSigningKey *key, TteSigScheme scheme, TteHash hash, GError **error)
 {
   guint8 zero[EVP_MAX_MD_SIZE] = {0};
-  g_autoptr(GBytes) der = build(key, scheme, hash, zero, tte_hash_len(hash), TRUE, error);
+  X509 *cert = tte_signing_key_get_cert(key);
+  TteX509Stack *chain = tte_signing_key_get_chain(key);
+  gsize max_sig = tte_signing_key_max_signature_size(key);
+  gsize size = size_cached(cert, chain, scheme, hash, max_sig);
+  g_autoptr(GBytes) der = NULL;
 
-  return der != NULL ? g_bytes_get_size(der) : 0;
+  if (size != 0)
+    return size;
+  der = build(key, scheme, hash, zero, tte_hash_len(hash), TRUE, error);
+  if (der == NULL)
+    return 0;
+  size = g_bytes_get_size(der);
+  size_remember(cert, chain, scheme, hash, max_sig, size);
+  return size;
 }

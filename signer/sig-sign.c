@@ -316,8 +316,17 @@ out_write(Out *o, guint64 off, const guint8 *buf, gsize len, GError **error)
 static gboolean
 digest_range(Out *o, guint64 off, guint64 len, EVP_MD_CTX *a, EVP_MD_CTX *b, GError **error)
 {
-  g_autofree guint8 *buf = g_malloc(SIG_IO_CHUNK);
+  g_autofree guint8 *buf = NULL;
 
+  if (o->mem != NULL) { /* hashed in place: no chunk buffer, no copy */
+    if (!EVP_DigestUpdate(a, o->mem + off, len) ||
+        (b != NULL && !EVP_DigestUpdate(b, o->mem + off, len))) {
+      tte_set_error_openssl(error, TTE_ERROR_CRYPTO, "hashing failed");
+      return FALSE;
+    }
+    return TRUE;
+  }
+  buf = g_malloc(SIG_IO_CHUNK);
   while (len > 0) {
     gsize n = (gsize)MIN(len, (guint64)SIG_IO_CHUNK);
     if (!out_read(o, off, buf, n, error))
@@ -374,20 +383,24 @@ finish(Prepared *pr, Out *o, TteSigningKey *key, const SigOptions *opts, SigResu
                 g_bytes_get_size(cms), pr->contents_len);
     return FALSE;
   }
-  gap = g_malloc(gap_len);
-  if (!out_read(o, u->gap_start, gap, gap_len, error))
-    return FALSE;
+  /* In memory the hex goes straight into the gap; a file gets it through a buffer. */
+  if (o->mem == NULL) {
+    gap = g_malloc(gap_len);
+    if (!out_read(o, u->gap_start, gap, gap_len, error))
+      return FALSE;
+  }
   {
+    guint8 *g = o->mem != NULL ? o->mem + u->gap_start : gap;
     gsize n = 0;
     const guint8 *d = g_bytes_get_data(cms, &n);
     for (gsize i = 0; i < n; i++) {
-      gap[1 + 2 * i] = (guint8)hex[d[i] >> 4];
-      gap[2 + 2 * i] = (guint8)hex[d[i] & 15];
+      g[1 + 2 * i] = (guint8)hex[d[i] >> 4];
+      g[2 + 2 * i] = (guint8)hex[d[i] & 15];
     }
   }
-  if (!out_write(o, u->gap_start, gap, gap_len, error))
+  if (gap != NULL && !out_write(o, u->gap_start, gap, gap_len, error))
     return FALSE;
-  if (!EVP_DigestUpdate(doc_ctx, gap, gap_len) ||
+  if (!EVP_DigestUpdate(doc_ctx, o->mem != NULL ? o->mem + u->gap_start : gap, gap_len) ||
       !digest_range(o, u->byte_range[2], u->byte_range[3], doc_ctx, NULL, error) ||
       !EVP_DigestFinal_ex(doc_ctx, doc_digest, &doc_len))
     return FALSE;
