@@ -72,7 +72,8 @@ typedef struct {
 struct ApiResponse {
   guint status;
   char *content_type;
-  char *body;
+  char *body;    /* g_malloc'd, or NULL when @bytes holds the body */
+  GBytes *bytes; /* a binary body, referenced rather than copied */
   gsize body_len;
   GPtrArray *headers; /* name, value, name, value... */
 };
@@ -90,6 +91,7 @@ struct ApiRequest {
   ApiPrincipal principal;
   /* body: in memory up to the spool threshold, then in an unlinked temporary file */
   GByteArray *mem;
+  GBytes *mem_bytes; /* @mem once a handler asked for the body (api_request_body_bytes) */
   int fd;
   guint64 body_len;
   gboolean responded;
@@ -253,16 +255,12 @@ ApiResponse *
 api_response_bytes(guint status, const char *content_type, GBytes *body)
 {
   ApiResponse *r = g_new0(ApiResponse, 1);
-  gsize len = 0;
-  const void *data = g_bytes_get_data(body, &len);
 
   r->status = status;
   r->content_type = g_strdup(content_type);
-  /* g_malloc(0) is NULL; keep a valid pointer for MHD. */
-  r->body = g_malloc(len + 1);
-  if (len > 0)
-    memcpy(r->body, data, len);
-  r->body_len = len;
+  /* A signed PDF is tens of KB to MBs: MHD sends it from the GBytes itself. */
+  r->bytes = g_bytes_ref(body);
+  r->body_len = g_bytes_get_size(body);
   return r;
 }
 
@@ -282,6 +280,8 @@ api_response_free(ApiResponse *resp)
     return;
   g_free(resp->content_type);
   g_free(resp->body);
+  if (resp->bytes != NULL)
+    g_bytes_unref(resp->bytes);
   if (resp->headers)
     g_ptr_array_unref(resp->headers);
   g_free(resp);
@@ -399,8 +399,15 @@ api_request_body_bytes(ApiRequest *req, GError **error)
   GMappedFile *mf;
   GBytes *b;
 
-  if (req->fd < 0)
-    return g_bytes_new(req->mem ? req->mem->data : NULL, req->mem ? req->mem->len : 0);
+  if (req->fd < 0) {
+    /* The body is complete: the array becomes the bytes (no copy), once. */
+    if (req->mem_bytes == NULL) {
+      req->mem_bytes =
+          req->mem != NULL ? g_byte_array_free_to_bytes(req->mem) : g_bytes_new(NULL, 0);
+      req->mem = NULL;
+    }
+    return g_bytes_ref(req->mem_bytes);
+  }
   mf = g_mapped_file_new_from_fd(req->fd, FALSE, error);
   if (mf == NULL)
     return NULL;
@@ -509,8 +516,16 @@ body_append(ApiRequest *req, const char *data, gsize len, GError **error)
     if (!write_all(req->fd, data, len, error))
       return FALSE;
   } else {
-    if (req->mem == NULL)
-      req->mem = g_byte_array_new();
+    if (req->mem == NULL) {
+      /* Sized from Content-Length (already capped by the spool threshold) rather than
+       * doubled up from MHD's read-sized pieces. */
+      const char *cl =
+          MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+      guint64 hint = 0;
+      if (cl == NULL || !g_ascii_string_to_unsigned(cl, 10, 0, cfg->spool_threshold, &hint, NULL))
+        hint = 0;
+      req->mem = g_byte_array_sized_new((guint)MAX(hint, (guint64)len));
+    }
     g_byte_array_append(req->mem, (const guint8 *)data, (guint)len);
   }
   req->body_len += len;
@@ -786,9 +801,17 @@ request_free(ApiRequest *req)
   g_clear_error(&req->deferred_error);
   if (req->mem)
     g_byte_array_unref(req->mem);
+  if (req->mem_bytes)
+    g_bytes_unref(req->mem_bytes);
   if (req->fd >= 0)
     close(req->fd);
   g_free(req);
+}
+
+static void
+bytes_release(void *cls)
+{
+  g_bytes_unref(cls);
 }
 
 static enum MHD_Result
@@ -797,7 +820,17 @@ queue(ApiRequest *req, ApiResponse *resp)
   struct MHD_Response *m;
   enum MHD_Result rc;
 
-  m = MHD_create_response_from_buffer(resp->body_len, resp->body, MHD_RESPMEM_MUST_COPY);
+  /* The body is handed to MHD, not copied: MHD frees it with the response. */
+  if (resp->bytes != NULL) {
+    m = MHD_create_response_from_buffer_with_free_callback_cls(
+        resp->body_len, (void *)g_bytes_get_data(resp->bytes, NULL), bytes_release, resp->bytes);
+    if (m != NULL)
+      resp->bytes = NULL;
+  } else {
+    m = MHD_create_response_from_buffer_with_free_callback(resp->body_len, resp->body, g_free);
+    if (m != NULL)
+      resp->body = NULL;
+  }
   if (m == NULL) {
     api_response_free(resp);
     return MHD_NO;

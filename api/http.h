@@ -118,7 +118,7 @@ json_t *api_request_json(ApiRequest *req, GError **error) G_GNUC_WARN_UNUSED_RES
 ApiResponse *api_response_json(guint status, json_t *body);
 /* Takes ownership of @text (g_malloc'd). */
 ApiResponse *api_response_text(guint status, const char *content_type, char *text);
-/* Binary body (copied from @body). */
+/* Binary body: takes a reference on @body (sent as is, not copied). */
 ApiResponse *api_response_bytes(guint status, const char *content_type, GBytes *body);
 void api_response_add_header(ApiResponse *resp, const char *name, const char *value);
 void api_response_free(ApiResponse *resp);
