@@ -62,6 +62,9 @@ struct ApiServer {
   GHashTable *counters;       /* "route\tmethod\tstatus" -> guint64* */
   GHashTable *histograms;     /* route -> Histogram* */
   GPtrArray *metrics_sources; /* MetricsSource* */
+  /* Handlers run here, not in the MHD thread that read the request (see dispatch()). */
+  GThreadPool *work;
+  gint stopping; /* queued handlers answer 503 instead of running */
 };
 
 typedef struct {
@@ -98,6 +101,10 @@ struct ApiRequest {
   guint status;
   GError *deferred_error; /* body failed mid-upload: answered once the upload ends */
   guint64 drained;        /* bytes discarded since */
+  /* dispatch(): set while the connection is suspended, read when MHD calls back */
+  gboolean dispatched;
+  ApiResponse *result;
+  GError *result_error;
 };
 
 /* ---- logging ------------------------------------------------------------------------ */
@@ -799,6 +806,9 @@ request_free(ApiRequest *req)
   }
   api_principal_clear(&req->principal);
   g_clear_error(&req->deferred_error);
+  if (req->result != NULL)
+    api_response_free(req->result);
+  g_clear_error(&req->result_error);
   if (req->mem)
     g_byte_array_unref(req->mem);
   if (req->mem_bytes)
@@ -991,10 +1001,45 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
   }
   if (req->deferred_error != NULL)
     return queue_error(req, req->deferred_error, NULL);
+  if (req->dispatched) {
+    /* Resumed: the worker has left its answer. */
+    resp = g_steal_pointer(&req->result);
+    if (resp == NULL) {
+      error = g_steal_pointer(&req->result_error);
+      return queue_error(req, error, NULL);
+    }
+    return queue(req, resp);
+  }
+  if (srv->work != NULL) {
+    /* MHD gives each pool thread the connections it accepted, up to ten at a time: a
+     * burst of clients could all land in one thread and be served one after another on
+     * one CPU while the others idle (seen with 8 clients on 4 threads).  The handler
+     * therefore runs in a pool of its own, whatever thread read the request; the
+     * connection is suspended meanwhile and resumed with the answer. */
+    req->dispatched = TRUE;
+    MHD_suspend_connection(conn);
+    g_thread_pool_push(srv->work, req, NULL);
+    return MHD_YES;
+  }
   resp = req->route->handler(req, req->route->user_data, &error);
   if (resp == NULL)
     return queue_error(req, error, NULL);
   return queue(req, resp);
+}
+
+/* A pool thread: run the handler of a suspended request and hand the connection back. */
+static void
+dispatch(gpointer data, gpointer user_data)
+{
+  ApiRequest *req = data;
+  ApiServer *srv = user_data;
+
+  if (g_atomic_int_get(&srv->stopping))
+    g_set_error_literal(&req->result_error, API_ERROR, API_ERROR_UNAVAILABLE,
+                        "the service is shutting down");
+  else
+    req->result = req->route->handler(req, req->route->user_data, &req->result_error);
+  MHD_resume_connection(req->conn);
 }
 
 static void
@@ -1113,7 +1158,8 @@ api_server_start(ApiServer *srv, GError **error)
   const ApiConfig *cfg = srv->config;
   struct addrinfo hints = {0}, *ai = NULL;
   char port[8];
-  unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+  unsigned int flags =
+      MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
   guint threads = cfg->threads ? cfg->threads : g_get_num_processors();
   const union MHD_DaemonInfo *info;
   int rc;
@@ -1145,6 +1191,11 @@ api_server_start(ApiServer *srv, GError **error)
     }
     flags |= MHD_USE_TLS;
   }
+  srv->work = g_thread_pool_new(dispatch, srv, (gint)MAX(threads, 1u), TRUE, error);
+  if (srv->work == NULL) {
+    freeaddrinfo(ai);
+    return FALSE;
+  }
   /* Options are a varargs list; the TLS pair is appended only when configured, so the
    * list ends early with MHD_OPTION_END otherwise. */
   srv->daemon = MHD_start_daemon(
@@ -1160,6 +1211,7 @@ api_server_start(ApiServer *srv, GError **error)
       MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key_pem, MHD_OPTION_END);
   freeaddrinfo(ai);
   if (srv->daemon == NULL) {
+    g_thread_pool_free(g_steal_pointer(&srv->work), TRUE, TRUE);
     g_set_error(error, TTE_ERROR, TTE_ERROR_IO,
                 "cannot start HTTP server on %s:%u (address in use,"
                 " or a bad TLS certificate/key)",
@@ -1198,6 +1250,13 @@ api_server_stop(ApiServer *srv, guint grace_s)
   if (g_atomic_int_get(&srv->inflight) > 0)
     api_log("shutdown: %d request(s) still in flight after %u s, closing them",
             g_atomic_int_get(&srv->inflight), grace_s);
+  /* Handlers still running finish (as they did in MHD's own threads, which
+   * MHD_stop_daemon joins); queued ones answer 503.  Every suspended connection must be
+   * resumed before MHD_stop_daemon. */
+  if (srv->work != NULL) {
+    g_atomic_int_set(&srv->stopping, 1);
+    g_thread_pool_free(g_steal_pointer(&srv->work), FALSE, TRUE);
+  }
   MHD_stop_daemon(srv->daemon);
   srv->daemon = NULL;
 }
