@@ -14,6 +14,10 @@
 #                                  background; waits for the bound port, sets SERVER_PID,
 #                                  PORT and BASE; fails when it does not come up
 #   stop_server                    SIGTERM, wait; returns the server's exit status
+#   require_tools TOOL...          skip the whole test (plan 1..0) unless each is on PATH
+#   demo_tokens DIR                the demo PKI and tokens in DIR (certs-example/demo-setup,
+#                                  idempotent; needs SRC); exports SOFTHSM2_CONF; skips
+#                                  the test when demo-setup fails
 # A trap stops a server still running and removes $WORK when the script exits.
 : "${WORK:?set WORK before sourcing tests/lib.sh}" "${TTE:?set TTE before sourcing tests/lib.sh}"
 N=0
@@ -61,4 +65,20 @@ stop_server() {
   local rc=$?
   SERVER_PID=
   return $rc
+}
+
+require_tools() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "1..0 # SKIP $tool not installed"; exit 0; }
+  done
+}
+
+demo_tokens() {
+  mkdir -p "$1"
+  if ! TTE="$TTE" DEMO_QUIET=1 "$SRC/certs-example/demo-setup" "$1" >"$WORK/demo.log" 2>&1; then
+    echo "1..0 # SKIP demo-setup failed: $(tail -3 "$WORK/demo.log" | tr '\n' ' ')"
+    exit 0
+  fi
+  export SOFTHSM2_CONF="$1/softhsm2.conf"
 }

@@ -17,23 +17,13 @@ export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$SRC/tests/lsan.supp:print_sup
 
 LIMIT=16 # TTE_LIMIT_BSRE_SIGNATURE_PROPERTIES (api/routes-bsre.c)
 
-for tool in curl jq softhsm2-util openssl sqlite3 pdfsig certutil qpdf python3; do
-  if ! command -v $tool >/dev/null; then
-    echo "1..0 # SKIP $tool not installed"
-    exit 0
-  fi
-done
+require_tools curl jq softhsm2-util openssl sqlite3 pdfsig certutil qpdf python3
 [ -x "$LETTER_TOOL" ] || { echo "1..0 # SKIP sample letter tool not built"; exit 0; }
 
 # ---- demo PKI and tokens (kept in the build tree; a directory of its own so that this test
 # and api-sign never run demo-setup on the same directory) --------------------------------
 DEMO="$TTE_BUILD_DIR/tests/api/bsre-demo"
-mkdir -p "$DEMO"
-if ! TTE="$TTE" DEMO_QUIET=1 "$SRC/certs-example/demo-setup" "$DEMO" >"$WORK/demo.log" 2>&1; then
-  echo "1..0 # SKIP demo-setup failed: $(tail -3 "$WORK/demo.log" | tr '\n' ' ')"
-  exit 0
-fi
-export SOFTHSM2_CONF="$DEMO/softhsm2.conf"
+demo_tokens "$DEMO"
 PIN_K=$(cat "$DEMO/pins/opd-kominfo.pin")
 URI_K="pkcs11:token=opd-kominfo;object=sekretaris-2026"
 NIK=5203014107850001

@@ -10,12 +10,7 @@ WORK=$(mktemp -d /tmp/tte-serve-test.XXXXXX)
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 matches() { [[ $1 =~ $2 ]]; }
 
-for tool in curl sqlite3 python3; do
-  if ! command -v $tool >/dev/null; then
-    echo "1..0 # SKIP $tool not installed"
-    exit 0
-  fi
-done
+require_tools curl sqlite3 python3
 
 DB="$WORK/tte.db"
 CONF="$WORK/tte.conf"

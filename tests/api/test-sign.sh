@@ -15,22 +15,12 @@ export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$SRC/tests/lsan.supp:print_sup
 # TAP helpers, start_server/stop_server, cleanup of $WORK
 . "$SRC/tests/lib.sh"
 
-for tool in curl jq softhsm2-util openssl; do
-  if ! command -v $tool >/dev/null; then
-    echo "1..0 # SKIP $tool not installed"
-    exit 0
-  fi
-done
+require_tools curl jq softhsm2-util openssl
 [ -x "$LETTER_TOOL" ] || { echo "1..0 # SKIP sample letter tool not built"; exit 0; }
 
 # ---- demo PKI and tokens (kept in the build tree: demo-setup is idempotent) -------------
 DEMO="$TTE_BUILD_DIR/tests/api/sign-demo"
-mkdir -p "$DEMO"
-if ! TTE="$TTE" DEMO_QUIET=1 "$SRC/certs-example/demo-setup" "$DEMO" >"$WORK/demo.log" 2>&1; then
-  echo "1..0 # SKIP demo-setup failed: $(tail -3 "$WORK/demo.log" | tr '\n' ' ')"
-  exit 0
-fi
-export SOFTHSM2_CONF="$DEMO/softhsm2.conf"
+demo_tokens "$DEMO"
 PIN_K=$(cat "$DEMO/pins/opd-kominfo.pin")
 PIN_B=$(cat "$DEMO/pins/opd-bappeda.pin")
 URI_K="pkcs11:token=opd-kominfo;object=sekretaris-2026"
