@@ -1151,6 +1151,16 @@ check_upload(ApiRequest *req, const char *doc_id, GError **error)
     h_text(p.main, g_ptr_array_index(errs, i));
     g_string_append(p.main, "</p></section>\n");
   }
+  {
+    /* File-level notes (overlapping annotations, encryption, qpdf's warning): they do not
+     * change a verdict, but a reader should know before trusting what the pages show. */
+    GPtrArray *warns = p.lang == WEB_EN ? report->warnings_en : report->warnings_id;
+    for (guint i = 0; warns != NULL && i < warns->len; i++) {
+      g_string_append(p.main, "<section class=\"banner banner-warn note\"><p>");
+      h_text(p.main, g_ptr_array_index(warns, i));
+      g_string_append(p.main, "</p></section>\n");
+    }
+  }
   for (guint i = 0; i < report->signatures->len; i++)
     signature_card(p.main, &chk, g_ptr_array_index(report->signatures, i), i, cfg, p.lang);
   if (doc_id == NULL && doc != NULL) {

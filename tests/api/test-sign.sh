@@ -175,6 +175,20 @@ call POST /api/v1/verify "" -F "file=@$WORK/letter.pdf"
 check "verify multipart: an unsigned letter has no signature" [ "$STATUS $(jq -r .signature_count "$WORK/body")" = "200 0" ]
 call POST /api/v1/verify "" -H 'Content-Type: application/pdf' --data-binary "@$WORK/not.pdf"
 want "verify: not a PDF" 415 NOT_PDF
+# File-level warnings reach the report and the citizen page: DSS's annotation-overlap file
+# (public corpus; skipped where it is absent).
+OVERLAP="${TTE_CORPUS_DIR:-/nonexistent}/signed-dss/pades-multiple-pages-annots-overlap.pdf"
+if [ -f "$OVERLAP" ]; then
+  call POST /api/v1/verify "" -H 'Content-Type: application/pdf' --data-binary "@$OVERLAP"
+  check "verify: overlapping annotations are a warning naming the pages" \
+    [ "$STATUS $(jq -r '.warnings_en[]' "$WORK/body" | grep -c 'Annotations overlap on page(s) 8, 12, 13, 16')" = "200 1" ]
+  call POST /periksa "" -F "file=@$OVERLAP;type=application/pdf"
+  check "citizen page (id): the overlap warning is shown" grep -q 'Anotasi saling bertumpuk di halaman 8, 12, 13, 16' "$WORK/body"
+  call POST "/periksa?lang=en" "" -F "file=@$OVERLAP;type=application/pdf"
+  check "citizen page (en): the overlap warning is shown" grep -q 'Annotations overlap on page(s) 8, 12, 13, 16' "$WORK/body"
+else
+  ok "# SKIP corpus file pades-multiple-pages-annots-overlap.pdf absent"
+fi
 
 if command -v pdfsig >/dev/null && command -v certutil >/dev/null; then
   mkdir -p "$WORK/nss"
