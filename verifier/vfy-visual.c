@@ -194,9 +194,11 @@ revision_read_ok(const Revision *r, const char *what, GError **error)
 }
 
 /* Render one page into a new ARGB32 surface on a white background (so that pages
- * with transparent areas compare by what a reader sees). */
+ * with transparent areas compare by what a reader sees).  @printing: the paper copy
+ * (annotations with the Print flag, optional content's print state); otherwise the
+ * screen (annotations without NoView, the view state). */
 static cairo_surface_t *
-render_page(PopplerPage *page, double dpi, GError **error)
+render_page(PopplerPage *page, double dpi, gboolean printing, GError **error)
 {
   double w_pt = 0, h_pt = 0;
   double scale = dpi / 72.0;
@@ -230,9 +232,10 @@ render_page(PopplerPage *page, double dpi, GError **error)
   cairo_set_source_rgb(cr, 1, 1, 1);
   cairo_paint(cr);
   cairo_scale(cr, scale, scale);
-  /* Printing mode: what the paper copy (and the QR check) shows, annotations included
-   * as a reader would see them. */
-  poppler_page_render_for_printing(page, cr);
+  if (printing)
+    poppler_page_render_for_printing(page, cr);
+  else
+    poppler_page_render(page, cr);
   cairo_destroy(cr);
   cairo_surface_flush(surface);
   return surface;
@@ -368,18 +371,25 @@ diff_pages(const guint8 *data, gsize len, gsize signed_len, guint max_pages,
       g_set_error(error, TTE_ERROR, TTE_ERROR_FORMAT, "page %d cannot be loaded", i + 1);
       return FALSE;
     }
-    sb = render_page(pb, VFY_VISUAL_DPI, error);
-    if (sb == NULL)
-      return FALSE;
-    sa = render_page(pa, VFY_VISUAL_DPI, error);
-    if (sa == NULL)
-      return FALSE;
-    if (!revision_read_ok(&before, "signed revision", error) ||
-        !revision_read_ok(&after, "whole file", error))
-      return FALSE;
-    {
+    /* Paper and screen: an annotation can be drawn in one and not the other (Print and
+     * NoView flags), so a change hidden from one rendering must still show in the other. */
+    for (int mode = 0; mode < 2; mode++) {
       g_autoptr(GArray) areas = g_array_new(FALSE, FALSE, sizeof(PixArea));
-      int w = cairo_image_surface_get_width(sb), h = cairo_image_surface_get_height(sb);
+      int w, h;
+
+      g_clear_pointer(&sb, cairo_surface_destroy);
+      g_clear_pointer(&sa, cairo_surface_destroy);
+      sb = render_page(pb, VFY_VISUAL_DPI, mode == 0, error);
+      if (sb == NULL)
+        return FALSE;
+      sa = render_page(pa, VFY_VISUAL_DPI, mode == 0, error);
+      if (sa == NULL)
+        return FALSE;
+      if (!revision_read_ok(&before, "signed revision", error) ||
+          !revision_read_ok(&after, "whole file", error))
+        return FALSE;
+      w = cairo_image_surface_get_width(sb);
+      h = cairo_image_surface_get_height(sb);
       for (guint k = 0; changes != NULL && k < changes->len; k++) {
         const VfyChange *c = g_ptr_array_index(changes, k);
         PixArea ar;
@@ -393,8 +403,10 @@ diff_pages(const guint8 *data, gsize len, gsize signed_len, guint max_pages,
         ar.placed = c->area_was_placed;
         g_array_append_val(areas, ar);
       }
-      if (page_differs(sb, sa, areas))
+      if (page_differs(sb, sa, areas)) {
         g_array_append_val(pages, idx);
+        break;
+      }
     }
   }
   if (!revision_read_ok(&before, "signed revision", error) ||
@@ -451,7 +463,7 @@ vfy_render_page_png(const guint8 *data, gsize len, gsize revision_len, guint pag
     g_set_error(error, TTE_ERROR, TTE_ERROR_FORMAT, "page %u cannot be loaded", page_index + 1);
     return NULL;
   }
-  surface = render_page(page, (double)dpi, error);
+  surface = render_page(page, (double)dpi, TRUE, error);
   if (surface == NULL || !revision_read_ok(&doc, "revision", error))
     return NULL;
   sink.buf = g_byte_array_new();

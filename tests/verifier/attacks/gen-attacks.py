@@ -439,6 +439,13 @@ def attacks_on(tag, signed, other_signed):
     # The same file without certification is a legitimate empty signature field — but it
     # paints over the text, so the visual diff must still see it.
     emit(f"{tag}-sneaky-signature-approval", append_update(signed, acro_objs), L, 0, "visual", "-")
+    # The same widget drawn on screen only (no Print flag) or on paper only (Print + NoView):
+    # the page comparison must look at both renderings, not just one of them.
+    for suffix, flags in ((b"screen-only", b"/F 0"), (b"print-only", b"/F 36")):
+        objs = dict(acro_objs)
+        objs[nxt] = field.replace(b"/F 4", flags, 1)
+        emit(f"{tag}-sneaky-signature-approval-{suffix.decode()}", append_update(signed, objs), L, 0,
+             "visual", "-")
 
     # --- Signature wrapping (Mainka et al. 2019) --------------------------------------------
     # Move the second signed part to the end and re-point the ByteRange so that the gap,
