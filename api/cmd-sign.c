@@ -259,20 +259,17 @@ tte_cmd_sign(int argc, char **argv)
 
   to_stdout = strcmp(output, "-") == 0;
   if (to_stdout) {
-    g_autoptr(GMappedFile) mf = g_mapped_file_new(rest[0], FALSE, &error);
-    g_autoptr(GBytes) in = NULL;
-    g_autoptr(GBytes) out = NULL;
+    /* Read in place: a file that shrinks meanwhile reads as zeros instead of raising
+     * SIGBUS (tte-mapguard.h), and nothing is written. */
     int guard;
-    if (mf == NULL) {
+    g_autoptr(GBytes) in = tte_map_guard_file(rest[0], &guard, &error);
+    g_autoptr(GBytes) out = NULL;
+    if (in == NULL) {
       tte_cli_print_error(NULL, error);
       return TTE_EXIT_FAILURE;
     }
-    in = g_mapped_file_get_bytes(mf);
-    /* Read in place: a file that shrinks meanwhile reads as zeros instead of raising
-     * SIGBUS (tte-mapguard.h), and nothing is written. */
-    guard = tte_map_guard_add(g_bytes_get_data(in, NULL), g_bytes_get_size(in));
     out = sig_sign_bytes(in, key, &opts, &res, &error);
-    if (tte_map_guard_remove(guard)) {
+    if (tte_map_guard_hit(guard)) {
       g_clear_error(&error);
       g_clear_pointer(&out, g_bytes_unref);
       g_set_error(&error, TTE_ERROR, TTE_ERROR_IO,

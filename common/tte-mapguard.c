@@ -1,6 +1,8 @@
 /* tte-mapguard.c — see tte-mapguard.h. */
 #include "tte-mapguard.h"
 
+#include "tte-error.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -119,4 +121,46 @@ tte_map_guard_remove(int slot)
   atomic_store(&slots[slot].hit, 0);
   atomic_store(&slots[slot].base, 0);
   return hit != 0;
+}
+
+typedef struct {
+  GMappedFile *mf;
+  int slot;
+} GuardedFile;
+
+static void
+guarded_file_free(gpointer p)
+{
+  GuardedFile *g = p;
+  tte_map_guard_remove(g->slot);
+  g_mapped_file_unref(g->mf);
+  g_free(g);
+}
+
+GBytes *
+tte_map_guard_file(const char *path, int *slot_out, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  GMappedFile *mf;
+  GuardedFile *g;
+  gsize len;
+
+  if (slot_out != NULL)
+    *slot_out = -1;
+  mf = g_mapped_file_new(path, FALSE, &local);
+  if (mf == NULL) {
+    g_set_error(error, TTE_ERROR, TTE_ERROR_IO, "cannot read %s: %s", path, local->message);
+    return NULL;
+  }
+  len = g_mapped_file_get_length(mf);
+  if (len == 0) {
+    g_mapped_file_unref(mf);
+    return g_bytes_new(NULL, 0);
+  }
+  g = g_new0(GuardedFile, 1);
+  g->mf = mf;
+  g->slot = tte_map_guard_add(g_mapped_file_get_contents(mf), len);
+  if (slot_out != NULL)
+    *slot_out = g->slot;
+  return g_bytes_new_with_free_func(g_mapped_file_get_contents(mf), len, guarded_file_free, g);
 }

@@ -34,4 +34,11 @@ gboolean tte_map_guard_hit(int slot);
  * shrank and some bytes read from the mapping were zeros instead of the file's. */
 gboolean tte_map_guard_remove(int slot);
 
+/* The file at @path mapped read-only and guarded, as bytes that own the mapping: the
+ * guard is removed and the file unmapped when the last reference goes.  *@slot_out (may be
+ * NULL) receives the slot for tte_map_guard_hit() while the bytes live; -1 when nothing
+ * is guarded (an empty file, or no slot free).  NULL with TTE_ERROR_IO naming @path when
+ * the file cannot be mapped. */
+GBytes *tte_map_guard_file(const char *path, int *slot_out, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
 G_END_DECLS

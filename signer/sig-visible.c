@@ -29,46 +29,15 @@ geometry(const SigAppearanceRequest *req, guint page, SigPageGeometry *geom, GEr
   return sig_page_geometry_init(geom, mb, cb, rot, error);
 }
 
-typedef struct {
-  GMappedFile *mf;
-  int guard; /* tte_map_guard_add() slot */
-} GuardedMap;
-
-static void
-guarded_map_free(gpointer p)
-{
-  GuardedMap *g = p;
-  tte_map_guard_remove(g->guard);
-  g_mapped_file_unref(g->mf);
-  g_free(g);
-}
-
 /* The document as bytes for poppler's text search; a file is mapped, not copied.  The
  * mapping is guarded (tte-mapguard.h): a file shrinking under the search reads as zeros
  * instead of raising SIGBUS, and signing then reads the file again and fails on it. */
 static GBytes *
 document_bytes(const SigAppearanceRequest *req, GError **error)
 {
-  g_autoptr(GMappedFile) mf = NULL;
-  g_autoptr(GError) local = NULL;
-  GuardedMap *g;
-  gsize len;
-
   if (req->pdf_bytes != NULL)
     return g_bytes_ref(req->pdf_bytes);
-  mf = g_mapped_file_new(req->pdf_path, FALSE, &local);
-  if (mf == NULL) {
-    g_set_error(error, TTE_ERROR, TTE_ERROR_IO, "cannot read %s: %s", req->pdf_path,
-                local->message);
-    return NULL;
-  }
-  len = g_mapped_file_get_length(mf);
-  if (len == 0)
-    return g_bytes_new(NULL, 0);
-  g = g_new0(GuardedMap, 1);
-  g->mf = g_steal_pointer(&mf);
-  g->guard = tte_map_guard_add(g_mapped_file_get_contents(g->mf), len);
-  return g_bytes_new_with_free_func(g_mapped_file_get_contents(g->mf), len, guarded_map_free, g);
+  return tte_map_guard_file(req->pdf_path, NULL, error);
 }
 
 /* GTimeZone by identifier: g_time_zone_new_identifier() reads and parses the zone file

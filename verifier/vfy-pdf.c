@@ -734,7 +734,7 @@ typedef struct {
 static gboolean
 annot_box(qpdf_data q, qpdf_oh a, Box *b)
 {
-  qpdf_oh h[7] = { a, 0, 0, 0, 0, 0, 0 }; /* a, /Rect, /F, /Subtype, 4 numbers (reused) */
+  qpdf_oh h[5] = { a, 0, 0, 0, 0 }; /* a, /Rect, /F, /Subtype, one number of /Rect */
   gboolean ok = FALSE;
   double v[4];
 

@@ -2,12 +2,15 @@
 #include "tte-cursor.h"
 #include "tte-error.h"
 #include "tte-limits.h"
+#include "tte-mapguard.h"
 #include "tte-secret.h"
 #include "tte-signing-key.h"
 
 #include <glib/gstdio.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <string.h>
+#include <unistd.h>
 
 static void
 test_cursor_bounds(void)
@@ -383,6 +386,60 @@ test_hash_names(void)
   g_assert_error(error, TTE_ERROR, TTE_ERROR_INVALID_ARGUMENT);
 }
 
+/* tte_map_guard_file(): a file that shrinks under its mapping reads as zeros past the new
+ * end and says so; the guard goes with the bytes; unreadable and empty files. */
+static void
+test_map_guard_file(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *empty = NULL;
+  g_autofree guint8 *buf = g_malloc(3 * 4096);
+  GBytes *b;
+  const guint8 *p;
+  int fd, slot = -2;
+
+  memset(buf, 'x', 3 * 4096);
+  fd = g_file_open_tmp("tte-mapguard-XXXXXX", &path, &error);
+  g_assert_no_error(error);
+  close(fd);
+  g_assert_true(g_file_set_contents(path, (const char *)buf, 3 * 4096, &error));
+  b = tte_map_guard_file(path, &slot, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(b);
+  g_assert_cmpint(slot, >=, 0);
+  g_assert_false(tte_map_guard_hit(slot));
+  p = g_bytes_get_data(b, NULL);
+  g_assert_cmpint(truncate(path, 100), ==, 0);
+  g_assert_cmpuint(p[50], ==, 'x');
+  g_assert_cmpuint(p[3 * 4096 - 1], ==, 0); /* a SIGBUS without the guard */
+  g_assert_true(tte_map_guard_hit(slot));
+  g_bytes_unref(b);
+  /* The slot was given back: a new guard starts clean. */
+  b = tte_map_guard_file(path, &slot, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(slot, >=, 0);
+  g_assert_false(tte_map_guard_hit(slot));
+  g_bytes_unref(b);
+  g_unlink(path);
+
+  g_assert_null(tte_map_guard_file(path, &slot, &error));
+  g_assert_error(error, TTE_ERROR, TTE_ERROR_IO);
+  g_assert_nonnull(strstr(error->message, path));
+  g_assert_cmpint(slot, ==, -1);
+  g_clear_error(&error);
+
+  fd = g_file_open_tmp("tte-mapguard-empty-XXXXXX", &empty, &error);
+  g_assert_no_error(error);
+  close(fd);
+  b = tte_map_guard_file(empty, &slot, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(g_bytes_get_size(b), ==, 0);
+  g_assert_cmpint(slot, ==, -1);
+  g_bytes_unref(b);
+  g_unlink(empty);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -400,5 +457,6 @@ main(int argc, char **argv)
   g_test_add_func("/common/signing-key/mismatch", test_file_key_mismatch);
   g_test_add_func("/common/x509/load-limits", test_x509_load_limits);
   g_test_add_func("/common/hash/names", test_hash_names);
+  g_test_add_func("/common/mapguard/file", test_map_guard_file);
   return g_test_run();
 }
