@@ -2,6 +2,7 @@
  * shell over the libraries and lives in its own cmd-*.c. */
 #include "tte-cli.h"
 #include "tte-config.h"
+#include "tte-error.h"
 
 #include <locale.h>
 #include <stdio.h>
@@ -57,13 +58,35 @@ usage(FILE *out)
                "'tte --version' prints the version.\n");
 }
 
+#ifdef TTE_LEAN
+/* Reports and errors are written as UTF-8 bytes with stdio, whatever the locale.  The
+ * locale's character set matters only where GLib converts: option values that are not
+ * ASCII (GOption reads them in the locale's character set) and --help text (printed
+ * in it).  Anything else runs in the "C" locale, which needs no locale files. */
+static gboolean
+lean_needs_charset(int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++) {
+    for (const unsigned char *p = (const unsigned char *)argv[i]; *p != '\0'; p++)
+      if (*p >= 0x80)
+        return TRUE;
+    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "-?") == 0 || g_str_has_prefix(argv[i], "--help"))
+      return TRUE;
+  }
+  return FALSE;
+}
+#endif
+
 int
 main(int argc, char **argv)
 {
 #ifdef TTE_LEAN
-  /* Only the character set: loading every category was a tenth of a signature's time,
-   * and nothing here formats numbers or dates by the locale. */
-  setlocale(LC_CTYPE, "");
+  /* Only the character set, and only when GLib will convert text with it: nothing here
+   * formats numbers or dates by the locale, and loading even LC_CTYPE was a tenth of a
+   * one-page verification. */
+  if (lean_needs_charset(argc, argv))
+    setlocale(LC_CTYPE, "");
+  tte_openssl_init_lean();
 #else
   setlocale(LC_ALL, "");
 #endif

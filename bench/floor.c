@@ -1,11 +1,13 @@
 /* floor.c — the least any OpenSSL 3 signer or verifier does per letter, for bench/sign.sh
  * and bench/verify.sh: start a process (linked like the lean `tte`: libcrypto from the
- * static archive), initialise OpenSSL, then
+ * static archive), initialise OpenSSL as the lean `tte` does (no openssl.cnf, no error
+ * strings, no clean-up at exit: tte_openssl_init_lean()), then
  *   floor CERT.pem KEY.pem    read a PEM certificate and key, sign one SHA-256 digest;
  *   floor --verify CERT.pem   read a PEM certificate, check one RSA/ECDSA signature
  *                             with its key (the signature is made up, so the check says
  *                             "no"; the work is the same).
  * No PDF at all. */
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -25,6 +27,8 @@ main(int argc, char **argv)
   static const unsigned char msg[32] = { 1 };
   int ok;
 
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS |
+                      OPENSSL_INIT_NO_ATEXIT, NULL);
   if (argc == 3 && strcmp(argv[1], "--verify") == 0) {
     if ((f = fopen(argv[2], "r")) == NULL)
       return 1;

@@ -1,6 +1,12 @@
 #include "tte-error.h"
 
+/* The per-library string loaders are deprecated in OpenSSL 3.0 but are the only public
+ * way to load the strings after OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS (tte_openssl_init_lean). */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/crypto.h>
+#include <openssl/cryptoerr_legacy.h>
 #include <openssl/err.h>
+#include <stdlib.h>
 
 G_DEFINE_QUARK(tte-error-quark, tte_error)
 
@@ -59,7 +65,7 @@ tte_set_error_openssl(GError **error, int code, const char *fmt, ...)
   /* Fold the whole queue: the innermost reason is usually the useful one. */
   while ((e = ERR_get_error_all(&file, &line, &func, &data, &flags)) != 0) {
     char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
+    tte_openssl_error_string(e, buf, sizeof buf);
     g_string_append(detail, detail->len ? "; " : "");
     g_string_append(detail, buf);
     if (data != NULL && (flags & ERR_TXT_STRING))
@@ -75,4 +81,59 @@ void
 tte_openssl_clear_errors(void)
 {
   ERR_clear_error();
+}
+
+void
+tte_openssl_init_lean(void)
+{
+  uint64_t opts = OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS | OPENSSL_INIT_NO_ATEXIT;
+
+  /* The system openssl.cnf configures providers and TLS, and this program has no TLS
+   * client: reading it was a tenth of a one-page verification.  An administrator who
+   * names a configuration (a FIPS provider, say) still gets it. */
+  if (getenv("OPENSSL_CONF") == NULL)
+    opts |= OPENSSL_INIT_NO_LOAD_CONFIG;
+  OPENSSL_init_crypto(opts, NULL);
+}
+
+static gpointer
+load_error_strings(gpointer unused)
+{
+  (void)unused;
+  /* Each loader returns early when its strings are in already (the default start-up
+   * loads them all).  Provider, ESS and a few newer libraries have no public loader:
+   * after tte_openssl_init_lean() their errors read "lib(N)::reason(M)" with the
+   * library named. */
+  ERR_load_ERR_strings();
+  ERR_load_ASN1_strings();
+  ERR_load_BIO_strings();
+  ERR_load_BN_strings();
+  ERR_load_BUF_strings();
+  ERR_load_CMS_strings();
+  ERR_load_CONF_strings();
+  ERR_load_CRYPTO_strings();
+  ERR_load_DH_strings();
+  ERR_load_DSA_strings();
+  ERR_load_EC_strings();
+  ERR_load_EVP_strings();
+  ERR_load_OBJ_strings();
+  ERR_load_OCSP_strings();
+  ERR_load_PEM_strings();
+  ERR_load_PKCS12_strings();
+  ERR_load_PKCS7_strings();
+  ERR_load_RAND_strings();
+  ERR_load_RSA_strings();
+  ERR_load_TS_strings();
+  ERR_load_X509V3_strings();
+  ERR_load_X509_strings();
+  return NULL;
+}
+
+void
+tte_openssl_error_string(unsigned long e, char *buf, gsize len)
+{
+  static GOnce once = G_ONCE_INIT;
+
+  g_once(&once, load_error_strings, NULL);
+  ERR_error_string_n(e, buf, len);
 }

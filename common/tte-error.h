@@ -60,6 +60,15 @@ const char *tte_error_code_name(int code);
  * OpenSSL error queue (which is cleared).  Used right after an OpenSSL call failed. */
 void tte_set_error_openssl(GError **error, int code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 
+/* Start OpenSSL for the lean `tte` (sign and verify, no TLS): no error strings until
+ * an error is formatted, no clean-up at exit, and no system openssl.cnf unless the
+ * OPENSSL_CONF environment variable names a file.  Call first thing in main(). */
+void tte_openssl_init_lean(void);
+
+/* ERR_error_string_n() that loads OpenSSL's error strings the first time it is
+ * called.  Every OpenSSL error shown to a user goes through it. */
+void tte_openssl_error_string(unsigned long e, char *buf, gsize len);
+
 /* Drop whatever is on the OpenSSL error queue (after an expected failure). */
 void tte_openssl_clear_errors(void);
 

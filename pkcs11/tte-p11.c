@@ -94,7 +94,7 @@ tte_p11_drain_errors(GString *detail)
       ckr = (unsigned long)ERR_GET_REASON(e);
     if (detail != NULL) {
       char buf[256];
-      ERR_error_string_n(e, buf, sizeof buf);
+      tte_openssl_error_string(e, buf, sizeof buf);
       g_string_append(detail, detail->len ? "; " : "");
       g_string_append(detail, buf);
       if (data != NULL && (flags & ERR_TXT_STRING))
@@ -174,7 +174,7 @@ set_error_forced(GError **error, int code, const char *fmt, ...)
   va_list ap;
 
   if (last != 0)
-    ERR_error_string_n(last, detail, sizeof detail);
+    tte_openssl_error_string(last, detail, sizeof detail);
   ckr = tte_p11_drain_errors(NULL);
   va_start(ap, fmt);
   set_error_va(error, code, ckr, detail, fmt, ap);

@@ -127,7 +127,7 @@ fail(VfyCmsResult *r, VfyCmsStatus st, const char *fmt, ...)
   va_end(ap);
   if (e != 0) {
     char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
+    tte_openssl_error_string(e, buf, sizeof buf);
     g_autofree char *m = r->message;
     r->message = g_strdup_printf("%s (%s)", m, buf);
   }

@@ -19,8 +19,9 @@ G_BEGIN_DECLS
  * scanning for %%EOF and comparing stream data go through VfyWindows, which reads a
  * registered file with pread() into one buffer of at most VFY_WINDOW_SIZE bytes, and
  * hands out bytes in ordinary memory (vfy_verify_bytes() over the service's upload)
- * where they are.  Whatever a phase did touch in place goes back with vfy_release():
- * later reads fault the pages in again from the page cache, with the same bytes.
+ * where they are.  Whatever a phase did touch in place goes back with vfy_release()
+ * (files over VFY_RELEASE_MIN_FILE): later reads fault the pages in again from the page
+ * cache, with the same bytes.
  *
  * The registration is kept in GLib (a dataset on the current GThread) rather than in a
  * variable of vfy-pdf.c because vfy-changes.c is also linked on its own
@@ -31,6 +32,9 @@ G_BEGIN_DECLS
  * mapping did (page faults on the buffer, cache misses); 256 KiB is as fast. */
 #define VFY_WINDOW_SIZE (256u << 10)
 #define VFY_MAPPING_KEY "vfy-file-mapping"
+/* Files up to this size keep the pages they touch: at most this much RSS, and each
+ * madvise() that gives pages back costs more than a one-page letter's whole scan. */
+#define VFY_RELEASE_MIN_FILE (16u << 20)
 
 typedef struct {
   const guint8 *base; /* page-aligned start of the read-only private mapping */
@@ -64,7 +68,7 @@ vfy_release(const void *p, gsize n)
   const VfyMapping *m = vfy_mapping_of(p, n);
   guintptr a = (guintptr)p, b;
 
-  if (m == NULL || n == 0)
+  if (m == NULL || n == 0 || m->len <= VFY_RELEASE_MIN_FILE)
     return;
   b = a + n;
   a &= ~(guintptr)(m->page - 1);

@@ -37,7 +37,7 @@ def drop(o):
         return [drop(v) for v in o]
     return o
 print(json.dumps(drop(r), sort_keys=True))' "$1"; }
-"$TTE" verify "$WORK/s1.pdf" --trust "$P/root.pem" --json >"$WORK/lean.json"; lrc=$?
+"$TTE" verify "$WORK/s1.pdf" --trust "$P/root.pem" --json >"$WORK/lean.json"; lrc=$?; s1rc=$lrc
 "$FULL" verify "$WORK/s1.pdf" --trust "$P/root.pem" --json >"$WORK/full.json"; frc=$?
 if [ "$lrc" = "$frc" ] && [ "$(strip_time "$WORK/lean.json")" = "$(strip_time "$WORK/full.json")" ]; then
   ok "lean and full verify give the same report (exit $lrc)"
@@ -112,6 +112,45 @@ else
 fi
 check "without tte-full: invisible signing still works" "$WORK/alone/tte" sign "$WORK/letter.pdf" \
   -o "$WORK/s4.pdf" --key-file "$P/rsa.key" --cert "$P/rsa.pem"
+
+# 6. The lean program loads the locale's character set only when GLib converts with it
+#    (option values that are not ASCII, --help); the rest runs in the C locale.
+reason='Disetujui — Kepala Dinas ✓'
+if LC_ALL=C.UTF-8 "$TTE" sign "$WORK/letter.pdf" -o "$WORK/s5.pdf" --key-file "$P/rsa.key" \
+     --cert "$P/rsa.pem" --reason "$reason" >"$WORK/err" 2>&1 &&
+   python3 -c '
+import re, sys
+d = open(sys.argv[1], "rb").read()
+m = re.findall(rb"/Reason\s*(<[0-9A-Fa-f]*>|\((?:[^()\\]|\\.)*\))", d)
+assert m, "no /Reason"
+t = m[-1]
+if t.startswith(b"<"):
+    b = bytes.fromhex(t[1:-1].decode())
+else:
+    b = t[1:-1]  # a literal string: the reason is not ASCII, so this would be wrong
+assert b.startswith(b"\xfe\xff"), b[:4]
+assert b[2:].decode("utf-16-be") == sys.argv[2], b[2:].decode("utf-16-be")
+' "$WORK/s5.pdf" "$reason" 2>>"$WORK/err"; then
+  ok "non-ASCII --reason under a UTF-8 locale reaches the signature intact"
+else
+  not_ok "non-ASCII --reason under a UTF-8 locale reaches the signature intact"; diag <"$WORK/err"
+fi
+check "verify --help under a UTF-8 locale prints its em dash as UTF-8" sh -c \
+  "LC_ALL=C.UTF-8 '$TTE' verify --help | sed -n 2p | grep -q '—'"
+cp "$WORK/s1.pdf" "$WORK/surat-ñ.pdf"
+"$TTE" verify "$WORK/surat-ñ.pdf" --trust "$P/root.pem" --json >"$WORK/u.json" 2>"$WORK/err"; rc=$?
+if [ "$rc" = "$s1rc" ] && [ "$(strip_time "$WORK/u.json")" = "$(strip_time "$WORK/lean.json")" ]; then
+  ok "a non-ASCII file name verifies like any other (exit $rc)"
+else
+  not_ok "a non-ASCII file name verifies like any other (exit $rc)"
+  { cat "$WORK/err"; diff <(strip_time "$WORK/u.json") <(strip_time "$WORK/lean.json"); } | head -20 | diag
+fi
+"$TTE" verify "$WORK/nothing-here.pdf" >"$WORK/out" 2>&1; rc=$?
+if [ "$rc" = 4 ] && grep -q "nothing-here.pdf" "$WORK/out"; then
+  ok "C locale: a missing file is named in the error, exit 4"
+else
+  not_ok "C locale: a missing file is named in the error, exit 4 (got $rc)"; diag <"$WORK/out"
+fi
 
 echo "1..$n"
 [ "$fails" = 0 ]

@@ -7,6 +7,7 @@
 #include "tte-signing-key.h"
 
 #include <glib/gstdio.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <string.h>
@@ -221,6 +222,64 @@ test_openssl_error_folding(void)
   g_assert_error(error, TTE_ERROR, TTE_ERROR_CRYPTO);
   g_assert_true(g_str_has_prefix(error->message, "reading cert: "));
   g_assert_nonnull(strstr(error->message, "no start line"));
+}
+
+/* The lean start-up loads no error strings; the first error shown loads them, so a
+ * message still reads "no start line" rather than "reason(108)".  Own process: the
+ * start-up options hold for the life of a process. */
+static void
+test_openssl_lean_error_strings(void)
+{
+  if (!g_test_subprocess()) {
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed();
+    return;
+  }
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(BIO) bio = NULL;
+    char buf[256];
+
+    g_unsetenv("OPENSSL_CONF");
+    tte_openssl_init_lean();
+    bio = BIO_new_mem_buf("garbage", 7);
+    g_assert_null(PEM_read_bio_X509(bio, NULL, NULL, NULL));
+    tte_set_error_openssl(&error, TTE_ERROR_CRYPTO, "reading %s", "cert");
+    g_assert_nonnull(strstr(error->message, "no start line"));
+    g_assert_null(strstr(error->message, "reason("));
+    tte_openssl_error_string(ERR_PACK(ERR_LIB_PEM, 0, PEM_R_NO_START_LINE), buf, sizeof buf);
+    g_assert_nonnull(strstr(buf, "no start line"));
+  }
+}
+
+/* A configuration named by OPENSSL_CONF is still read by the lean start-up: one that
+ * asks for FIPS-only algorithms (no FIPS provider here) makes SHA-256 unavailable. */
+static void
+test_openssl_lean_named_config(void)
+{
+  if (!g_test_subprocess()) {
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed();
+    return;
+  }
+  {
+    const char conf[] = "openssl_conf = init\n[init]\nalg_section = algs\n"
+                        "[algs]\ndefault_properties = fips=yes\n";
+    g_autofree char *path = NULL;
+    g_autoptr(GError) error = NULL;
+    int fd = g_file_open_tmp("tte-openssl-XXXXXX.cnf", &path, &error);
+    EVP_MD *md;
+
+    g_assert_no_error(error);
+    g_assert_true(g_file_set_contents(path, conf, -1, &error));
+    close(fd);
+    g_setenv("OPENSSL_CONF", path, TRUE);
+    tte_openssl_init_lean();
+    md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    g_assert_null(md);
+    ERR_clear_error();
+    g_unlink(path);
+  }
 }
 
 /* Make a self-signed certificate for @pkey (test fixture). */
@@ -452,6 +511,8 @@ main(int argc, char **argv)
   g_test_add_func("/common/secret/env", test_secret_env);
   g_test_add_func("/common/error/names", test_error_names);
   g_test_add_func("/common/error/openssl-folding", test_openssl_error_folding);
+  g_test_add_func("/common/error/openssl-lean-strings", test_openssl_lean_error_strings);
+  g_test_add_func("/common/error/openssl-lean-named-config", test_openssl_lean_named_config);
   g_test_add_func("/common/signing-key/file-rsa", test_file_key_rsa);
   g_test_add_func("/common/signing-key/file-ec", test_file_key_ec);
   g_test_add_func("/common/signing-key/mismatch", test_file_key_mismatch);
