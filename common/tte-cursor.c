@@ -116,20 +116,31 @@ tte_cursor_get_int(TteCursor *c, gint64 *out)
 gboolean
 tte_cursor_get_hex_string(TteCursor *c, gsize max_len, GBytes **out)
 {
+  /* Per byte: its value for a hex digit, HEX_WS for PDF white space, HEX_BAD otherwise.
+   * A signature's /Contents is tens of thousands of digits, read on every verification. */
+  enum { HEX_WS = 0x10, HEX_BAD = 0xff };
+  static guint8 kind[256];
+  static gsize kind_ready;
   gsize p = c->pos, digits = 0, end;
   guint8 *buf;
   gsize n = 0;
   gboolean high = TRUE;
 
+  if (g_once_init_enter(&kind_ready)) {
+    for (guint i = 0; i < 256; i++)
+      kind[i] = g_ascii_isxdigit(i) ? (guint8)g_ascii_xdigit_value((gchar)i)
+                : tte_pdf_is_ws((guint8)i) ? HEX_WS : HEX_BAD;
+    g_once_init_leave(&kind_ready, 1);
+  }
   if (p >= c->len || c->data[p] != '<')
     return FALSE;
   p++;
   /* First pass: validate and find the end without allocating. */
   for (end = p; end < c->len && c->data[end] != '>'; end++) {
-    guint8 b = c->data[end];
-    if (g_ascii_isxdigit(b))
+    guint8 k = kind[c->data[end]];
+    if (k < HEX_WS)
       digits++;
-    else if (!tte_pdf_is_ws(b))
+    else if (k == HEX_BAD)
       return FALSE;
   }
   if (end >= c->len)
@@ -139,13 +150,13 @@ tte_cursor_get_hex_string(TteCursor *c, gsize max_len, GBytes **out)
 
   buf = g_malloc((digits + 1) / 2 + 1);
   for (; p < end; p++) {
-    guint8 b = c->data[p];
-    if (!g_ascii_isxdigit(b))
+    guint8 k = kind[c->data[p]];
+    if (k >= HEX_WS)
       continue;
     if (high)
-      buf[n] = (guint8)(g_ascii_xdigit_value(b) << 4);
+      buf[n] = (guint8)(k << 4);
     else
-      buf[n++] |= (guint8)g_ascii_xdigit_value(b);
+      buf[n++] |= k;
     high = !high;
   }
   if (!high)

@@ -121,6 +121,33 @@ test_cursor_hex(void)
   tte_cursor_init(&c, "<aabbcc>", 8); /* over the cap */
   g_assert_false(tte_cursor_get_hex_string(&c, 2, &b));
   g_assert_null(b);
+
+  /* Every byte value between two digits: a digit of either case counts, PDF white
+   * space (NUL, HT, LF, FF, CR, SP) is skipped, anything else fails. */
+  for (guint v = 0; v < 256; v++) {
+    const guint8 in[5] = { '<', '1', (guint8)v, '2', '>' };
+    gboolean ok;
+    if (v == '>')
+      continue;
+    tte_cursor_init(&c, in, sizeof in);
+    ok = tte_cursor_get_hex_string(&c, 16, &b);
+    if (g_ascii_isxdigit((gchar)v)) {
+      g_assert_true(ok);
+      p = g_bytes_get_data(b, &n);
+      g_assert_cmpuint(n, ==, 2);
+      g_assert_cmpint(p[0], ==, 0x10 | g_ascii_xdigit_value((gchar)v));
+      g_assert_cmpint(p[1], ==, 0x20);
+    } else if (v == 0 || v == '\t' || v == '\n' || v == '\f' || v == '\r' || v == ' ') {
+      g_assert_true(ok);
+      p = g_bytes_get_data(b, &n);
+      g_assert_cmpuint(n, ==, 1);
+      g_assert_cmpint(p[0], ==, 0x12);
+    } else {
+      g_assert_false(ok);
+      g_assert_cmpuint(c.pos, ==, 0);
+    }
+    g_clear_pointer(&b, g_bytes_unref);
+  }
 }
 
 static char *
