@@ -104,7 +104,6 @@ vfy_input_open(const char *path, GError **error)
   in->map.len = (gsize)st.st_size;
   in->map.page = page > 0 ? (gsize)page : 4096;
   in->map.fd = fd;
-  in->map.in_place = in->map.len <= VFY_IN_PLACE_MAX;
   in->st = st;
   /* qpdf reads the mapping in place: a file shrinking under us reads as zeros, and
    * vfy_input_check_unchanged() turns that into an error (tte-mapguard.h). */
@@ -113,12 +112,6 @@ vfy_input_open(const char *path, GError **error)
   in->previous = g_dataset_get_data(in->thread, VFY_MAPPING_KEY);
   g_dataset_set_data(in->thread, VFY_MAPPING_KEY, &in->map);
   return g_steal_pointer(&in);
-}
-
-void
-vfy_input_set_in_place(VfyInput *in, gboolean in_place)
-{
-  in->map.in_place = in_place;
 }
 
 const guint8 *

@@ -17,11 +17,11 @@ G_BEGIN_DECLS
  * the calling thread while it verifies.  Mapped pages count in the process' RSS from the
  * first touch, so nothing may sweep a long stretch of the mapping: hashing the ByteRange,
  * scanning for %%EOF and comparing stream data go through VfyWindows, which reads a
- * registered file of more than VFY_IN_PLACE_MAX bytes with pread() into one buffer of at
- * most VFY_WINDOW_SIZE bytes, and hands out the bytes of a smaller file, or bytes in
- * ordinary memory (vfy_verify_bytes() over the service's upload), where they are.
- * Whatever a phase did touch of a large file in place goes back with vfy_release():
- * later reads fault the pages in again from the page cache, with the same bytes.
+ * registered file with pread() into one buffer of at most VFY_WINDOW_SIZE bytes, and
+ * hands out bytes in ordinary memory (vfy_verify_bytes() over the service's upload)
+ * where they are.  Whatever a phase did touch in place goes back with vfy_release()
+ * (files over VFY_RELEASE_MIN_FILE): later reads fault the pages in again from the page
+ * cache, with the same bytes.
  *
  * The registration is kept in GLib (a dataset on the current GThread) rather than in a
  * variable of vfy-pdf.c because vfy-changes.c is also linked on its own
@@ -32,18 +32,15 @@ G_BEGIN_DECLS
  * mapping did (page faults on the buffer, cache misses); 256 KiB is as fast. */
 #define VFY_WINDOW_SIZE (256u << 10)
 #define VFY_MAPPING_KEY "vfy-file-mapping"
-/* Files up to this size are read in place and keep the pages they touch: at most this
- * much RSS, and each pread() copy or madvise() costs more than a one-page letter's
- * scan.  A file that shrinks meanwhile reads zeros there (tte-mapguard) and gets no
- * verdict (vfy_input_check_unchanged). */
-#define VFY_IN_PLACE_MAX (16u << 20)
+/* Files up to this size keep the pages they touch: at most this much RSS, and each
+ * madvise() that gives pages back costs more than a one-page letter's whole scan. */
+#define VFY_RELEASE_MIN_FILE (16u << 20)
 
 typedef struct {
   const guint8 *base; /* page-aligned start of the read-only private mapping */
   gsize len;          /* bytes of the file */
   gsize page;         /* page size */
   int fd;             /* the file, for pread() */
-  gboolean in_place;  /* at most VFY_IN_PLACE_MAX bytes: swept in place, pages kept */
 } VfyMapping;
 
 /* The mapping registered for this thread that holds all of [p, p + n), or NULL. */
@@ -71,7 +68,7 @@ vfy_release(const void *p, gsize n)
   const VfyMapping *m = vfy_mapping_of(p, n);
   guintptr a = (guintptr)p, b;
 
-  if (m == NULL || n == 0 || m->in_place)
+  if (m == NULL || n == 0 || m->len <= VFY_RELEASE_MIN_FILE)
     return;
   b = a + n;
   a &= ~(guintptr)(m->page - 1);
@@ -100,8 +97,6 @@ vfy_windows_init(VfyWindows *w, const void *p, gsize n, gsize overlap)
   w->n = n;
   w->overlap = overlap;
   w->m = vfy_mapping_of(p, n);
-  if (w->m != NULL && w->m->in_place)
-    w->m = NULL; /* a small file: in place, like memory */
   /* In memory, one window is the whole range. */
   w->step = w->m != NULL ? VFY_WINDOW_SIZE : MAX(n, (gsize)1);
 }
@@ -185,9 +180,6 @@ VfyInput *vfy_input_open(const char *path, GError **error) G_GNUC_WARN_UNUSED_RE
 /* The file's bytes (valid until vfy_input_close) and their number. */
 const guint8 *vfy_input_data(const VfyInput *in);
 gsize vfy_input_len(const VfyInput *in);
-/* Whether sweeps read the file in place (set by vfy_input_open from its size against
- * VFY_IN_PLACE_MAX); tests turn it off to drive a small file through the windows. */
-void vfy_input_set_in_place(VfyInput *in, gboolean in_place);
 /* Unregister, unmap and close; accepts NULL.  Must be called on the thread that opened it. */
 /* FALSE (TTE_ERROR_IO naming @path) when the file shrank under the mapping, or its size
  * or modification time differ from when it was opened: what was read is then not one

@@ -159,7 +159,7 @@ open_revision(Revision *r, const guint8 *data, gsize len, const char *what, GErr
   const VfyMapping *m = vfy_mapping_of(data, len);
 
   memset(r, 0, sizeof *r);
-  if (m != NULL && !m->in_place) {
+  if (m != NULL) {
     r->stream = vfy_pread_stream_new(m, data, len);
     r->doc = poppler_document_new_from_stream(G_INPUT_STREAM(r->stream), (goffset)len, NULL, NULL,
                                               &perr);

@@ -404,7 +404,6 @@ test_input_find(void)
   const guint8 *m;
 
   g_assert_no_error(error);
-  vfy_input_set_in_place(in, FALSE); /* through the windows, as a file over VFY_IN_PLACE_MAX */
   m = vfy_input_data(in);
   g_assert_cmpuint(vfy_input_len(in), ==, len);
   g_assert_nonnull(vfy_mapping_of(m, len));
@@ -444,7 +443,6 @@ test_input_revisions(void)
   g_autoptr(GArray) b = NULL;
 
   g_assert_no_error(error);
-  vfy_input_set_in_place(in, FALSE); /* through the windows, as a file over VFY_IN_PLACE_MAX */
   a = vfy_pdf_revisions(buf, len, &error);
   g_assert_no_error(error);
   b = vfy_pdf_revisions(vfy_input_data(in), vfy_input_len(in), &error);
@@ -476,7 +474,6 @@ test_input_digest(void)
   path = write_temp(buf, len);
   in = vfy_input_open(path, &error);
   g_assert_no_error(error);
-  vfy_input_set_in_place(in, FALSE); /* through the windows, as a file over VFY_IN_PLACE_MAX */
   {
     /* A gap in the middle, ranges crossing window boundaries. */
     const guint8 *m = vfy_input_data(in);
@@ -490,9 +487,8 @@ test_input_digest(void)
   g_unlink(path);
 }
 
-/* A large file that shrinks while it is verified is an error, not a crash (SIGBUS):
- * sweeps read a file over VFY_IN_PLACE_MAX with pread(), never through the mapping
- * (forced here on a small one). */
+/* A file that shrinks while it is verified is an error, not a crash (SIGBUS): sweeps
+ * read it with pread(), never through the mapping. */
 static void
 test_input_truncated(void)
 {
@@ -508,43 +504,12 @@ test_input_truncated(void)
   VfyRanges r;
 
   g_assert_no_error(error);
-  vfy_input_set_in_place(in, FALSE); /* through the windows, as a file over VFY_IN_PLACE_MAX */
   g_assert_cmpint(truncate(path, 4096), ==, 0);
   revs = vfy_pdf_revisions(vfy_input_data(in), vfy_input_len(in), &error);
   g_assert_null(revs);
   g_assert_error(error, TTE_ERROR, TTE_ERROR_IO);
   r = (VfyRanges){ vfy_input_data(in), len, NULL, 0 };
   g_assert_false(vfy_digest_ranges(EVP_sha256(), &r, d, &dl));
-  g_unlink(path);
-}
-
-/* A small file is swept in place: when it shrinks, the guard reads zeros past the new
- * end instead of SIGBUS, and the input check refuses a verdict (I/O error). */
-static void
-test_input_truncated_in_place(void)
-{
-  const gsize len = 2 * VFY_WINDOW_SIZE;
-  const gssize at[] = { -1 };
-  g_autofree guint8 *buf = filler_with(len, "", at);
-  g_autofree char *path = write_temp(buf, len);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(VfyInput) in = vfy_input_open(path, &error);
-  g_autoptr(GArray) revs = NULL;
-  guint8 d[EVP_MAX_MD_SIZE];
-  guint dl = 0;
-  VfyRanges r;
-
-  g_assert_no_error(error);
-  g_assert_true(vfy_input_check_unchanged(in, path, &error));
-  g_assert_cmpint(truncate(path, 4096), ==, 0);
-  revs = vfy_pdf_revisions(vfy_input_data(in), vfy_input_len(in), &error);
-  g_assert_no_error(error);
-  g_assert_nonnull(revs);
-  r = (VfyRanges){ vfy_input_data(in), len, NULL, 0 };
-  g_assert_true(vfy_digest_ranges(EVP_sha256(), &r, d, &dl));
-  g_assert_false(vfy_input_check_unchanged(in, path, &error));
-  g_assert_error(error, TTE_ERROR, TTE_ERROR_IO);
-  g_assert_nonnull(strstr(error->message, "no verdict"));
   g_unlink(path);
 }
 
@@ -959,7 +924,6 @@ main(int argc, char **argv)
   g_test_add_func("/verifier/input/revisions", test_input_revisions);
   g_test_add_func("/verifier/input/digest", test_input_digest);
   g_test_add_func("/verifier/input/truncated", test_input_truncated);
-  g_test_add_func("/verifier/input/truncated-in-place", test_input_truncated_in_place);
   g_test_add_func("/verifier/input/bounded-rss", test_input_bounded_rss);
   g_test_add_func("/verifier/input/shrinks-under-reader", test_input_shrinks_under_reader);
   g_test_add_func("/verifier/input/rewritten", test_input_rewritten);
