@@ -300,6 +300,41 @@ page_differs(cairo_surface_t *b, cairo_surface_t *a, const GArray *areas)
   return FALSE;
 }
 
+/* TRUE when the paper copy of @page can differ from the screen: an annotation that one
+ * of them draws and the other does not.  Poppler draws an annotation unless it is Hidden,
+ * or printing and it lacks Print, or on screen and it has NoView; these flags are the
+ * only part of the choice that depends on printing. */
+static gboolean
+page_has_mode_dependent_annots(PopplerPage *page)
+{
+  GList *mapping = poppler_page_get_annot_mapping(page);
+  gboolean dependent = FALSE;
+
+  for (GList *l = mapping; l != NULL && !dependent; l = l->next) {
+    const PopplerAnnotMapping *m = l->data;
+    PopplerAnnotFlag f = poppler_annot_get_flags(m->annot);
+    if ((f & POPPLER_ANNOT_FLAG_HIDDEN) != 0)
+      continue;
+    if ((f & POPPLER_ANNOT_FLAG_PRINT) == 0 || (f & POPPLER_ANNOT_FLAG_NO_VIEW) != 0)
+      dependent = TRUE;
+  }
+  poppler_page_free_annot_mapping(mapping);
+  return dependent;
+}
+
+/* TRUE when the document has optional content (layers), whose print and view states
+ * may differ: such pages are always rendered both ways. */
+static gboolean
+has_optional_content(PopplerDocument *doc)
+{
+  PopplerLayersIter *it = poppler_layers_iter_new(doc);
+
+  if (it == NULL)
+    return FALSE;
+  poppler_layers_iter_free(it);
+  return TRUE;
+}
+
 static gboolean diff_pages(const guint8 *data, gsize len, gsize signed_len, guint max_pages,
                            const GPtrArray *changes, GArray **out_pages, gboolean *out_capped,
                            GError **error);
@@ -327,7 +362,7 @@ diff_pages(const guint8 *data, gsize len, gsize signed_len, guint max_pages,
   g_auto(Revision) after = { 0 };
   g_autoptr(GArray) pages = NULL;
   int n_before, n_after, n_max;
-  gboolean capped = FALSE;
+  gboolean capped = FALSE, layers;
 
   g_return_val_if_fail(out_pages != NULL && out_capped != NULL, FALSE);
   *out_pages = NULL;
@@ -346,6 +381,7 @@ diff_pages(const guint8 *data, gsize len, gsize signed_len, guint max_pages,
     return FALSE;
 
   pages = g_array_new(FALSE, FALSE, sizeof(guint));
+  layers = has_optional_content(before.doc) || has_optional_content(after.doc);
   n_before = poppler_document_get_n_pages(before.doc);
   n_after = poppler_document_get_n_pages(after.doc);
   n_max = MAX(n_before, n_after);
@@ -372,8 +408,12 @@ diff_pages(const guint8 *data, gsize len, gsize signed_len, guint max_pages,
       return FALSE;
     }
     /* Paper and screen: an annotation can be drawn in one and not the other (Print and
-     * NoView flags), so a change hidden from one rendering must still show in the other. */
-    for (int mode = 0; mode < 2; mode++) {
+     * NoView flags), so a change hidden from one rendering must still show in the other.
+     * Where no annotation on either side and no layer can tell the two apart, the screen
+     * alone is compared: printing keeps large images at up to 8192 pixels, which cost a
+     * 1 GB scan ~100 MB. */
+    for (int mode = layers || page_has_mode_dependent_annots(pb) || page_has_mode_dependent_annots(pa) ? 0 : 1;
+         mode < 2; mode++) {
       g_autoptr(GArray) areas = g_array_new(FALSE, FALSE, sizeof(PixArea));
       int w, h;
 
