@@ -183,7 +183,7 @@ api_keycache_free(ApiKeyCache *kc)
 gpointer
 api_keycache_module(ApiKeyCache *kc, GError **error)
 {
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
 
   if (kc->module == NULL) {
     const char *const *allow = NULL;
@@ -223,7 +223,7 @@ evict_owner_locked(ApiKeyCache *kc, const char *owner)
 void
 api_keycache_invalidate(ApiKeyCache *kc, const char *signer_id)
 {
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
 
   g_hash_table_remove(kc->active, signer_id);
   evict_owner_locked(kc, signer_id);
@@ -241,7 +241,7 @@ api_keycache_signer_changed(const char *signer_id)
 guint
 api_keycache_open_count(ApiKeyCache *kc)
 {
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
   GHashTableIter it;
   gpointer v;
   guint n = 0;
@@ -255,7 +255,7 @@ api_keycache_open_count(ApiKeyCache *kc)
 void
 api_keycache_key_failed(ApiKeyCache *kc, TteSigningKey *sk, const GError *error)
 {
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
   GHashTableIter it;
   gpointer v;
 
@@ -295,7 +295,7 @@ api_keycache_active_key(ApiKeyCache *kc, ApiStore *store, const char *signer_id,
   const ApiKey *found = NULL;
 
   {
-    g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+    G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
     const ApiKey *k = g_hash_table_lookup(kc->active, signer_id);
     if (k != NULL)
       return key_copy(k);
@@ -317,7 +317,7 @@ api_keycache_active_key(ApiKeyCache *kc, ApiStore *store, const char *signer_id,
     return NULL;
   }
   {
-    g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+    G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
     g_hash_table_replace(kc->active, g_strdup(signer_id), key_copy(found));
   }
   return key_copy(found);
@@ -329,7 +329,7 @@ certs_for(ApiKeyCache *kc, const ApiKey *key, X509 **cert, TteX509Stack **chain,
   CertEntry *e;
 
   {
-    g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+    G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
     e = g_hash_table_lookup(kc->certs, key->id);
     if (e != NULL) {
       X509_up_ref(e->cert);
@@ -359,7 +359,7 @@ certs_for(ApiKeyCache *kc, const ApiKey *key, X509 **cert, TteX509Stack **chain,
     *cert = ne->cert;
     *chain = X509_chain_up_ref(ne->chain);
     {
-      g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+      G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
       g_hash_table_replace(kc->certs, g_strdup(key->id), ne);
     }
   }
@@ -371,7 +371,7 @@ token_lock(ApiKeyCache *kc, const char *uri)
 {
   g_autoptr(TteP11Uri) u = uri ? tte_p11_uri_parse(uri, NULL) : NULL;
   const char *label = u != NULL && u->token != NULL ? u->token : "";
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
   FairLock *f = g_hash_table_lookup(kc->token_locks, label);
 
   if (f == NULL) {
@@ -621,7 +621,7 @@ api_keycache_open_seal(ApiKeyCache *kc, const ApiSealConfig *seal, GError **erro
   if (seal->certificate != NULL) {
     CertEntry *e;
     {
-      g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+      G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
       e = g_hash_table_lookup(kc->certs, id);
       if (e != NULL) {
         X509_up_ref(e->cert);
@@ -677,7 +677,7 @@ api_keycache_open_active(ApiKeyCache *kc, ApiStore *store, const char *signer_id
 void
 api_keycache_note_error(ApiKeyCache *kc, const GError *error)
 {
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
   const char *code =
       error != NULL && error->domain == TTE_ERROR ? tte_error_code_name(error->code) : "OTHER";
   guint64 *n = g_hash_table_lookup(kc->errors, code);
@@ -692,7 +692,7 @@ api_keycache_note_error(ApiKeyCache *kc, const GError *error)
 void
 api_keycache_note_sign(ApiKeyCache *kc, double seconds)
 {
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
 
   for (gsize i = 0; i < N_SIGN_BUCKETS; i++) {
     if (seconds <= sign_buckets[i]) {
@@ -708,7 +708,7 @@ static char *
 render_metrics(gpointer data)
 {
   ApiKeyCache *kc = data;
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&kc->lock);
   GString *out = g_string_new(NULL);
   g_autoptr(GList) codes = NULL;
   guint64 cum = 0;

@@ -805,7 +805,6 @@ handle_seal(ApiRequest *req, gpointer user_data, GError **error)
 static json_t *
 error_json(const GError *e)
 {
-  g_autoptr(ApiResponse) unused = NULL;
   guint status = api_error_http_status(e);
   const char *msg =
       status >= 500 && status != 503 ? "internal error; see the service log" : e->message;

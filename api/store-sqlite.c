@@ -377,7 +377,7 @@ fail_op(WriteOp *op, const GError *error)
 static void
 run_batch(SqliteStore *s, GPtrArray *batch)
 {
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
   g_autoptr(GError) error = NULL;
   gboolean any_ok = FALSE;
 
@@ -469,7 +469,7 @@ static int
 sq_schema_version(ApiStore *store)
 {
   SqliteStore *s = (SqliteStore *)store;
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
 
   return get_user_version(s->db);
 }
@@ -478,7 +478,7 @@ static gboolean
 sq_check_writable(ApiStore *store, GError **error)
 {
   SqliteStore *s = (SqliteStore *)store;
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
 
   if (s->readonly) {
     g_set_error_literal(error, API_ERROR, API_ERROR_STORAGE, "database opened read-only");
@@ -535,7 +535,7 @@ static ApiSigner *
 sq_signer_get(ApiStore *store, const char *id, GError **error)
 {
   SqliteStore *s = (SqliteStore *)store;
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
   g_autoptr(CachedStmt) st = cached(s, "SELECT " SIGNER_COLS " FROM signers WHERE id = ?", error);
   int rc;
 
@@ -556,7 +556,7 @@ static GPtrArray *
 sq_signer_list(ApiStore *store, GError **error)
 {
   SqliteStore *s = (SqliteStore *)store;
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
   g_autoptr(CachedStmt) st =
       cached(s, "SELECT " SIGNER_COLS " FROM signers ORDER BY created, id", error);
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)api_signer_free);
@@ -610,7 +610,7 @@ static ApiToken *
 sq_token_find_by_hash(ApiStore *store, const guint8 hash[32], GError **error)
 {
   SqliteStore *s = (SqliteStore *)store;
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
   g_autoptr(CachedStmt) st = cached(
       s, "SELECT id, role, signer_id, label, hash, created, revoked FROM api_tokens WHERE hash = ?",
       error);
@@ -714,7 +714,7 @@ static GPtrArray *
 sq_key_list(ApiStore *store, const char *signer_id, GError **error)
 {
   SqliteStore *s = (SqliteStore *)store;
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
   g_autoptr(CachedStmt) st = cached(
       s,
       "SELECT id, signer_id, pkcs11_uri, cert_pem, state, not_before, not_after, created, updated"
@@ -798,7 +798,7 @@ static ApiDocument *
 sq_document_get(ApiStore *store, const char *id, GError **error)
 {
   SqliteStore *s = (SqliteStore *)store;
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
   g_autoptr(CachedStmt) st = cached(s, "SELECT " DOC_COLS " FROM documents WHERE id = ?", error);
 
   if (st == NULL)
@@ -811,7 +811,7 @@ static ApiDocument *
 sq_document_find_idempotent(ApiStore *store, const char *signer_id, const char *key, GError **error)
 {
   SqliteStore *s = (SqliteStore *)store;
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
   g_autoptr(CachedStmt) st = cached(
       s, "SELECT " DOC_COLS " FROM documents WHERE signer_id = ? AND idempotency_key = ?", error);
 
@@ -826,7 +826,7 @@ static ApiDocument *
 sq_document_find_by_sha256(ApiStore *store, const char *sha256_hex, GError **error)
 {
   SqliteStore *s = (SqliteStore *)store;
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
   g_autoptr(CachedStmt) st = cached(
       s, "SELECT " DOC_COLS " FROM documents WHERE sha256 = ? ORDER BY signed_at DESC LIMIT 1",
       error);
@@ -893,7 +893,7 @@ static GPtrArray *
 sq_audit_list(ApiStore *store, const ApiAuditFilter *f, GError **error)
 {
   SqliteStore *s = (SqliteStore *)store;
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
   g_autoptr(CachedStmt) st = cached(
       s,
       "SELECT id, time, actor, action, subject, details, prev_hash, hash FROM audit"
@@ -1066,7 +1066,7 @@ sq_replay_get(ApiStore *store, const char *signer_id, const char *idempotency_ke
               const char *sha256, GError **error)
 {
   SqliteStore *s = (SqliteStore *)store;
-  g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) l = g_mutex_locker_new(&s->lock);
   g_autoptr(CachedStmt) st = cached(
       s, "SELECT body FROM replay WHERE signer_id = ? AND idempotency_key = ? AND sha256 = ?",
       error);

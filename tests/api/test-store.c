@@ -374,7 +374,7 @@ test_canonical_details(void)
   g_autoptr(json_t) b = json_pack("{s:s, s:i}", "a", "x", "b", 1);
   g_autoptr(ApiAuditEntry) ea = api_audit_entry_new("u", "act", "s", a);
   g_autoptr(ApiAuditEntry) eb = api_audit_entry_new("u", "act", "s", b);
-  g_autofree char *ha = NULL, *hb = NULL;
+  g_autofree char *hb = NULL;
 
   /* Key order does not change the stored text nor the hash. */
   g_assert_cmpstr(ea->details, ==, "{\"a\":\"x\",\"b\":1}");
