@@ -5,8 +5,11 @@
 #include "tte-error.h"
 
 #include <locale.h>
+#include <malloc.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #ifdef TTE_LEAN
 /* The lean `tte` does sign and verify itself; the rest runs in the full program. */
@@ -75,6 +78,33 @@ lean_needs_charset(int argc, char **argv)
   }
   return FALSE;
 }
+
+/* A verification touches about 250 KiB of new heap, page by page: ~60 page faults, each
+ * ~11 µs on the VMs this runs on.  One madvise() populates them at once (-0.35 ms of a
+ * 9.5 ms one-page verification).  So that the populated block stays in the heap for what
+ * follows, allocations up to 1 MiB come from the heap rather than mmap() and its top is
+ * not given back below 4 MiB. */
+#define LEAN_HEAP_PREFAULT (256u << 10)
+
+static void
+lean_prefault_heap(void)
+{
+#ifdef MADV_POPULATE_WRITE
+  char *p;
+  uintptr_t a, b;
+
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  mallopt(M_TRIM_THRESHOLD, 4 << 20);
+  p = malloc(LEAN_HEAP_PREFAULT);
+  if (p == NULL)
+    return;
+  a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+  b = ((uintptr_t)p + LEAN_HEAP_PREFAULT) & ~(uintptr_t)4095;
+  if (b > a)
+    (void)madvise((void *)a, b - a, MADV_POPULATE_WRITE); /* an older kernel: EINVAL, no harm */
+  free(p);
+#endif
+}
 #endif
 
 int
@@ -84,6 +114,7 @@ main(int argc, char **argv)
   /* Only the character set, and only when GLib will convert text with it: nothing here
    * formats numbers or dates by the locale, and loading even LC_CTYPE was a tenth of a
    * one-page verification. */
+  lean_prefault_heap();
   if (lean_needs_charset(argc, argv))
     setlocale(LC_CTYPE, "");
   tte_openssl_init_lean();
