@@ -52,6 +52,26 @@ time_cmd() {
     hyperfine ${HF_FLAGS:-} --warmup 3 --min-runs "${RUNS:-20}" --export-json "$W/$name.json" "$*" >/dev/null
 }
 
+# time_pair A CMD_A B CMD_B — the two commands in ROUNDS (default 3) alternating hyperfine
+# batches of RUNS each (A, B, A, B, ...); this VM's speed drifts by ±10 % within a minute,
+# and alternating makes the drift fall on both sides of a ratio.  median_all NAME then
+# gives the median over every run of every round.
+time_pair() {
+  local a=$1 ca=$2 b=$3 cb=$4 r
+  for r in $(seq "${ROUNDS:-3}"); do
+    time_cmd "$a.r$r" "$ca"
+    time_cmd "$b.r$r" "$cb"
+  done
+}
+median_all() {
+  python3 -c '
+import glob, json, statistics, sys
+t = []
+for f in sorted(glob.glob(sys.argv[1] + ".r*.json")):
+    t += json.load(open(f))["results"][0]["times"]
+print(statistics.median(t))' "$W/$1"
+}
+
 peak_rss_kb() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.3f}')" "$1" "$2"; }
