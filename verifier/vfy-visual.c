@@ -335,6 +335,28 @@ has_optional_content(PopplerDocument *doc)
   return TRUE;
 }
 
+/* The areas of page @idx, in a w x h rendering, that allowed changes may draw on. */
+static GArray *
+excused_areas(const GPtrArray *changes, guint idx, int w, int h)
+{
+  GArray *areas = g_array_new(FALSE, FALSE, sizeof(PixArea));
+
+  for (guint k = 0; changes != NULL && k < changes->len; k++) {
+    const VfyChange *c = g_ptr_array_index(changes, k);
+    PixArea ar;
+    if (!c->allowed || !c->has_area || c->area_page != idx)
+      continue;
+    /* One pixel of slack for antialiased stamp borders. */
+    ar.x0 = MAX((int)(c->area[0] * w) - 1, 0);
+    ar.y0 = MAX((int)(c->area[1] * h) - 1, 0);
+    ar.x1 = MIN((int)(c->area[2] * w + 0.999) + 1, w);
+    ar.y1 = MIN((int)(c->area[3] * h + 0.999) + 1, h);
+    ar.placed = c->area_was_placed;
+    g_array_append_val(areas, ar);
+  }
+  return areas;
+}
+
 static gboolean diff_pages(const guint8 *data, gsize len, gsize signed_len, guint max_pages,
                            const GPtrArray *changes, GArray **out_pages, gboolean *out_capped,
                            GError **error);
@@ -412,9 +434,9 @@ diff_pages(const guint8 *data, gsize len, gsize signed_len, guint max_pages,
      * Where no annotation on either side and no layer can tell the two apart, the screen
      * alone is compared: printing keeps large images at up to 8192 pixels, which cost a
      * 1 GB scan ~100 MB. */
+    g_autoptr(GArray) areas = NULL; /* the same for both renderings: same page, same size */
     for (int mode = layers || page_has_mode_dependent_annots(pb) || page_has_mode_dependent_annots(pa) ? 0 : 1;
          mode < 2; mode++) {
-      g_autoptr(GArray) areas = g_array_new(FALSE, FALSE, sizeof(PixArea));
       int w, h;
 
       g_clear_pointer(&sb, cairo_surface_destroy);
@@ -430,19 +452,8 @@ diff_pages(const guint8 *data, gsize len, gsize signed_len, guint max_pages,
         return FALSE;
       w = cairo_image_surface_get_width(sb);
       h = cairo_image_surface_get_height(sb);
-      for (guint k = 0; changes != NULL && k < changes->len; k++) {
-        const VfyChange *c = g_ptr_array_index(changes, k);
-        PixArea ar;
-        if (!c->allowed || !c->has_area || c->area_page != idx)
-          continue;
-        /* One pixel of slack for antialiased stamp borders. */
-        ar.x0 = MAX((int)(c->area[0] * w) - 1, 0);
-        ar.y0 = MAX((int)(c->area[1] * h) - 1, 0);
-        ar.x1 = MIN((int)(c->area[2] * w + 0.999) + 1, w);
-        ar.y1 = MIN((int)(c->area[3] * h + 0.999) + 1, h);
-        ar.placed = c->area_was_placed;
-        g_array_append_val(areas, ar);
-      }
+      if (areas == NULL)
+        areas = excused_areas(changes, idx, w, h);
       if (page_differs(sb, sa, areas)) {
         g_array_append_val(pages, idx);
         break;
