@@ -60,6 +60,24 @@ start_server() {
   [ "$PORT" != 0 ]
 }
 
+# call METHOD PATH TOKEN [curl args...] -> $STATUS, body in $WORK/body, headers in $WORK/hdr
+call() {
+  local method=$1 path=$2 token=$3
+  shift 3
+  local args=(-s -o "$WORK/body" -D "$WORK/hdr" -w '%{http_code}' -X "$method")
+  [ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
+  STATUS=$(curl "${args[@]}" "$@" "$BASE$path")
+}
+code() { jq -r '.error.code // empty' "$WORK/body" 2>/dev/null; }
+want() { # want DESC STATUS [CODE]: the last call answered STATUS (and error code CODE)
+  local d=$1 s=$2 c=${3-}
+  if [ "$STATUS" = "$s" ] && { [ -z "$c" ] || [ "$(code)" = "$c" ]; }; then
+    ok "$d"
+  else
+    not_ok "$d (want $s${c:+ $c}, got $STATUS: $(head -c 300 "$WORK/body"))"
+  fi
+}
+
 stop_server() {
   kill -TERM "$SERVER_PID" && wait "$SERVER_PID"
   local rc=$?

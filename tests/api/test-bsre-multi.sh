@@ -62,30 +62,13 @@ crls = $DEMO/pki/root.crl;$DEMO/pki/intermediate.crl
 base_url = https://tte.example.go.id
 CONF
 
-# call METHOD PATH TOKEN [curl args...] -> $STATUS, body in $WORK/body
-call() {
-  local method=$1 path=$2 token=$3
-  shift 3
-  local args=(-s -o "$WORK/body" -w '%{http_code}' -X "$method")
-  [ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
-  STATUS=$(curl "${args[@]}" "$@" "$BASE$path")
-}
 basic() { printf 'Basic %s' "$(printf 'eoffice:%s' "$1" | base64 -w0)"; }
 # v2sign JSONFILE: POST /api/v2/sign/pdf as the Kominfo signer (HTTP Basic, like e-office)
 v2sign() {
   call POST /api/v2/sign/pdf "" -H "Authorization: $(basic "$TK")" -H 'Content-Type: application/json' \
     --data-binary "@$1"
 }
-code() { jq -r '.error.code // empty' "$WORK/body" 2>/dev/null; }
 message() { jq -r '.error.message // empty' "$WORK/body" 2>/dev/null; }
-want() { # want DESC STATUS [CODE]
-  local d=$1 s=$2 c=${3-}
-  if [ "$STATUS" = "$s" ] && { [ -z "$c" ] || [ "$(code)" = "$c" ]; }; then
-    ok "$d"
-  else
-    not_ok "$d (want $s${c:+ $c}, got $STATUS: $(head -c 300 "$WORK/body"))"
-  fi
-}
 # want_msg DESC STATUS CODE TEXT: the error also names TEXT (a fixed string)
 want_msg() {
   local d=$1 s=$2 c=$3 t=$4

@@ -64,30 +64,13 @@ CONF
 # The seal's PIN is the service's own, in a file only it may read.
 install -m 600 "$DEMO/pins/opd-bappeda.pin" "$WORK/seal.pin"
 
-# call METHOD PATH TOKEN [curl args...] -> $STATUS, body in $WORK/body, headers in $WORK/hdr
-call() {
-  local method=$1 path=$2 token=$3
-  shift 3
-  local args=(-s -o "$WORK/body" -D "$WORK/hdr" -w '%{http_code}' -X "$method")
-  [ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
-  STATUS=$(curl "${args[@]}" "$@" "$BASE$path")
-}
 jcall() { # jcall METHOD PATH TOKEN JSONFILE [curl args]
   local m=$1 p=$2 t=$3 f=$4
   shift 4
   call "$m" "$p" "$t" -H 'Content-Type: application/json' --data-binary "@$f" "$@"
 }
-code() { jq -r '.error.code // empty' "$WORK/body" 2>/dev/null; }
 keys_open() { curl -s "$BASE/metrics" | sed -n 's/^tte_keys_open //p'; }
 header() { tr -d '\r' <"$WORK/hdr" | sed -n "s/^$1: //Ip" | tail -1; }
-want() { # want DESC STATUS [CODE]
-  local d=$1 s=$2 c=${3-}
-  if [ "$STATUS" = "$s" ] && { [ -z "$c" ] || [ "$(code)" = "$c" ]; }; then
-    ok "$d"
-  else
-    not_ok "$d (want $s${c:+ $c}, got $STATUS: $(head -c 300 "$WORK/body"))"
-  fi
-}
 secret_not_in() { ! grep -qF -- "$1" "$2"; }
 
 # ---- bootstrap, start -------------------------------------------------------------------
